@@ -1,0 +1,49 @@
+# shopmesh developer commands. `make up` runs the platform, `make test` runs every test.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: install gen lint test test-unit test-contract test-integration test-e2e up down bench
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+## install: create .venv and install the project with everything its tests need
+install: $(VENV)/.installed
+
+## gen: regenerate gen/ from proto/
+gen: install
+	$(PY) tools/gen_proto.py
+
+## lint: buf lint, buf format, buf breaking against main, ruff, mypy --strict
+lint: install
+	$(PY) tools/lint.py
+
+## up: provision and run the whole platform in the foreground (Ctrl-C stops it)
+up: install
+	$(VENV)/bin/shop up
+
+down: install
+	$(VENV)/bin/shop down
+
+## test: lint, then unit, contract, integration and end-to-end tests on real servers
+test: install lint test-unit test-contract test-integration test-e2e
+
+test-unit: install
+	$(PY) -m pytest tests/unit
+
+test-contract: install
+	$(PY) -m pytest tests/contract
+
+test-integration: install
+	$(PY) -m pytest tests/integration
+
+test-e2e: install
+	$(PY) -m pytest tests/e2e
+
+bench: install
+	$(PY) bench/gateway_vs_grpc.py
