@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install gen lint test test-unit test-contract test-integration test-e2e up down bench
+.PHONY: install gen lint test test-unit test-contract test-deploy test-integration test-e2e up down bench
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -31,13 +31,16 @@ down: install
 	$(VENV)/bin/shop down
 
 ## test: lint, then unit, contract, integration and end-to-end tests on real servers
-test: install lint test-unit test-contract test-integration test-e2e
+test: install lint test-unit test-contract test-deploy test-integration test-e2e
 
 test-unit: install
 	$(PY) -m pytest tests/unit
 
 test-contract: install
 	$(PY) -m pytest tests/contract
+
+test-deploy: install
+	$(PY) -m pytest tests/deploy
 
 test-integration: install
 	$(PY) -m pytest tests/integration
