@@ -1,0 +1,291 @@
+"""The order store on PostgreSQL (asyncpg).
+
+Each saga step is one transaction: the conditional update of the order (it must still be at the
+step the transition expects), a row in the saga log, and the step's events in the outbox.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any, Protocol, TypeAlias
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from ..domain.idempotency import IdempotencyRecord
+from ..domain.model import (
+    Address,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    SagaStep,
+    Transition,
+)
+from ..domain.pricing import Totals
+from ..service_layer.store import (
+    IdempotencyConflict,
+    OrderQuery,
+    OrderStore,
+    PageCursor,
+    StaleSagaState,
+)
+
+_FINISHED_STEPS = [step.value for step in SagaStep if step.is_finished]
+_ORDER_COLUMNS = """
+    id, user_id, status, saga_step, currency, subtotal_minor, tax_minor, shipping_minor,
+    shipping_address, payment_token, payment_id, status_reason, version, created_at, updated_at
+"""
+
+
+Connection: TypeAlias = (
+    "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
+)
+
+
+class OutboxWriter(Protocol):
+    """Queues an event in the caller's transaction (the runtime's outbox, in production)."""
+
+    async def __call__(self, conn: Connection, event: OrderEvent) -> None: ...
+
+
+class _KeyTaken(Exception):
+    pass
+
+
+class PostgresOrderStore(OrderStore):
+    def __init__(self, pool: asyncpg.Pool, outbox: OutboxWriter) -> None:
+        self._pool = pool
+        self._outbox = outbox
+
+    async def idempotency_record(self, user_id: str, key: str) -> IdempotencyRecord | None:
+        row = await self._pool.fetchrow(
+            "SELECT user_id, key, request_hash, order_id FROM order_idempotency_keys"
+            " WHERE user_id = $1 AND key = $2",
+            user_id,
+            key,
+        )
+        return None if row is None else IdempotencyRecord(**dict(row))
+
+    async def create(self, order: Order, idempotency: IdempotencyRecord) -> None:
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                await self._insert(conn, order)
+                # Waits for a concurrent insert of the same key, then yields to it.
+                taken = await conn.fetchval(
+                    "INSERT INTO order_idempotency_keys"
+                    " (user_id, key, request_hash, order_id, created_at)"
+                    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING false",
+                    idempotency.user_id,
+                    idempotency.key,
+                    idempotency.request_hash,
+                    idempotency.order_id,
+                    order.created_at,
+                )
+                if taken is None:
+                    raise _KeyTaken
+        except _KeyTaken:
+            existing = await self.idempotency_record(idempotency.user_id, idempotency.key)
+            if existing is None:  # pragma: no cover - keys are never deleted
+                raise
+            raise IdempotencyConflict(existing) from None
+
+    async def get(self, order_id: str) -> Order | None:
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(
+                f"SELECT {_ORDER_COLUMNS} FROM orders WHERE id = $1", order_id
+            )
+            if row is None:
+                return None
+            return (await self._with_lines(conn, [row]))[0]
+
+    async def apply(self, transition: Transition) -> Order:
+        order = transition.order
+        async with self._pool.acquire() as conn, conn.transaction():
+            updated = await conn.fetchval(
+                "UPDATE orders SET status = $3, saga_step = $4, payment_token = $5,"
+                " payment_id = $6, status_reason = $7, version = $8, updated_at = $9"
+                " WHERE id = $1 AND saga_step = $2 AND version = $8 - 1 RETURNING id",
+                order.id,
+                transition.expected.value,
+                order.status.value,
+                order.saga_step.value,
+                order.payment_token,
+                order.payment_id,
+                order.status_reason,
+                order.version,
+                order.updated_at,
+            )
+            if updated is None:
+                raise StaleSagaState(order.id)
+            await _log_step(conn, order, transition.expected)
+            for event in transition.events:
+                await self._outbox(conn, event)
+        return order
+
+    async def list_orders(
+        self, query: OrderQuery, limit: int, after: PageCursor | None
+    ) -> Sequence[Order]:
+        where, args = _filter(query)
+        if after is not None:
+            args += [after.created_at, after.order_id]
+            where.append(f"(created_at, id) < (${len(args) - 1}, ${len(args)})")
+        args.append(limit)
+        sql = (
+            f"SELECT {_ORDER_COLUMNS} FROM orders {_where(where)}"
+            f" ORDER BY created_at DESC, id DESC LIMIT ${len(args)}"
+        )
+        async with self._pool.acquire() as conn:
+            return await self._with_lines(conn, await conn.fetch(sql, *args))
+
+    async def count(self, query: OrderQuery) -> int:
+        where, args = _filter(query)
+        total = await self._pool.fetchval(f"SELECT count(*) FROM orders {_where(where)}", *args)
+        return int(total)
+
+    async def unfinished(self, updated_before: datetime, limit: int) -> Sequence[str]:
+        rows = await self._pool.fetch(
+            "SELECT id FROM orders WHERE saga_step <> ALL($1::text[]) AND updated_at < $2"
+            " ORDER BY updated_at LIMIT $3",
+            _FINISHED_STEPS,
+            updated_before,
+            limit,
+        )
+        return [row["id"] for row in rows]
+
+    async def paid_order_with(self, user_id: str, product_id: str) -> str | None:
+        order_id: str | None = await self._pool.fetchval(
+            "SELECT o.id FROM orders o JOIN order_lines l ON l.order_id = o.id"
+            " WHERE o.user_id = $1 AND l.product_id = $2 AND o.status = $3"
+            " AND o.saga_step <> $4 ORDER BY o.created_at LIMIT 1",
+            user_id,
+            product_id,
+            OrderStatus.PAID.value,
+            SagaStep.REFUNDING.value,
+        )
+        return order_id
+
+    @asynccontextmanager
+    async def saga_lock(self, order_id: str, *, wait: bool) -> AsyncIterator[bool]:
+        # A session-level advisory lock: released on unlock, and by PostgreSQL itself when the
+        # connection dies with its process, so a crashed runner never blocks recovery.
+        key = _lock_key(order_id)
+        async with self._pool.acquire() as conn:
+            if wait:
+                await conn.execute("SELECT pg_advisory_lock($1)", key)
+                acquired = True
+            else:
+                acquired = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", key))
+            try:
+                yield acquired
+            finally:
+                if acquired:
+                    await conn.execute("SELECT pg_advisory_unlock($1)", key)
+
+    async def _insert(self, conn: Connection, order: Order) -> None:
+        await conn.execute(
+            f"INSERT INTO orders ({_ORDER_COLUMNS}, total_minor)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            order.id,
+            order.user_id,
+            order.status.value,
+            order.saga_step.value,
+            order.currency,
+            order.totals.subtotal,
+            order.totals.tax,
+            order.totals.shipping,
+            json.dumps(asdict(order.shipping_address)),
+            order.payment_token,
+            order.payment_id,
+            order.status_reason,
+            order.version,
+            order.created_at,
+            order.updated_at,
+            order.totals.total,
+        )
+        await conn.executemany(
+            "INSERT INTO order_lines (order_id, line_no, product_id, name, quantity,"
+            " unit_price_minor) VALUES ($1, $2, $3, $4, $5, $6)",
+            [
+                (order.id, number, line.product_id, line.name, line.quantity, line.unit_price)
+                for number, line in enumerate(order.lines, start=1)
+            ],
+        )
+        await _log_step(conn, order, None)
+
+    async def _with_lines(
+        self, conn: Connection, rows: Sequence[asyncpg.Record]
+    ) -> list[Order]:
+        if not rows:
+            return []
+        line_rows = await conn.fetch(
+            "SELECT order_id, product_id, name, quantity, unit_price_minor FROM order_lines"
+            " WHERE order_id = ANY($1::text[]) ORDER BY order_id, line_no",
+            [row["id"] for row in rows],
+        )
+        lines: dict[str, list[OrderLine]] = {}
+        for line in line_rows:
+            lines.setdefault(line["order_id"], []).append(
+                OrderLine(
+                    line["product_id"], line["name"], line["quantity"], line["unit_price_minor"]
+                )
+            )
+        return [_order(row, lines.get(row["id"], [])) for row in rows]
+
+
+def _order(row: asyncpg.Record, lines: list[OrderLine]) -> Order:
+    address: dict[str, Any] = json.loads(row["shipping_address"])
+    return Order(
+        id=row["id"],
+        user_id=row["user_id"],
+        status=OrderStatus(row["status"]),
+        saga_step=SagaStep(row["saga_step"]),
+        lines=tuple(lines),
+        totals=Totals(row["subtotal_minor"], row["tax_minor"], row["shipping_minor"]),
+        currency=row["currency"],
+        shipping_address=Address(**address),
+        payment_token=row["payment_token"],
+        payment_id=row["payment_id"],
+        status_reason=row["status_reason"],
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+async def _log_step(conn: Connection, order: Order, from_step: SagaStep | None) -> None:
+    await conn.execute(
+        "INSERT INTO order_saga_log (order_id, from_step, to_step, status, at)"
+        " VALUES ($1, $2, $3, $4, $5)",
+        order.id,
+        None if from_step is None else from_step.value,
+        order.saga_step.value,
+        order.status.value,
+        order.updated_at,
+    )
+
+
+def _filter(query: OrderQuery) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    args: list[Any] = []
+    if query.user_id is not None:
+        args.append(query.user_id)
+        where.append(f"user_id = ${len(args)}")
+    if query.status is not None:
+        args.append(query.status.value)
+        where.append(f"status = ${len(args)}")
+    return where, args
+
+
+def _where(conditions: list[str]) -> str:
+    return f"WHERE {' AND '.join(conditions)}" if conditions else ""
+
+
+def _lock_key(order_id: str) -> int:
+    digest = hashlib.sha256(f"order-saga:{order_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)

@@ -1,0 +1,1 @@
+"""Order business rules: plain Python, no gRPC and no I/O."""

@@ -1,0 +1,1 @@
+"""Use cases of the order service: checkout saga, recovery, cancellation, queries."""

@@ -1,0 +1,165 @@
+"""Order use cases: place (idempotent), read, list, cancel, and the review service's check."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from mesh import rbac
+from mesh.auth.identity import Identity
+from mesh.errors import NotFoundError, PermissionDeniedError
+
+from ..domain.checkout import order_lines
+from ..domain.idempotency import CheckoutRequest, IdempotencyRecord, require_key
+from ..domain.model import Order
+from ..domain.pricing import PricingPolicy
+from .ports import CartPort, CatalogPort
+from .saga import Clock, SagaRunner
+from .store import IdempotencyConflict, OrderQuery, OrderStore, PageCursor
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPage:
+    orders: Sequence[Order]
+    next_cursor: PageCursor | None
+    total_size: int
+
+
+class Orders:
+    def __init__(
+        self,
+        store: OrderStore,
+        cart: CartPort,
+        catalog: CatalogPort,
+        saga: SagaRunner,
+        policy: PricingPolicy,
+        currency: str,
+        clock: Clock,
+        new_order_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    ) -> None:
+        self._store = store
+        self._cart = cart
+        self._catalog = catalog
+        self._saga = saga
+        self._policy = policy
+        self._currency = currency
+        self._clock = clock
+        self._new_order_id = new_order_id
+        self._running: set[asyncio.Task[Order | None]] = set()
+
+    async def place_order(
+        self, caller: Identity, request: CheckoutRequest, idempotency_key: str | None
+    ) -> Order:
+        """Same key + same request returns the same order and never charges twice."""
+        _require_self_or(caller, request.user_id, rbac.ORDERS_WRITE)
+        key = require_key(idempotency_key)
+        request_hash = request.fingerprint()
+        record = await self._store.idempotency_record(request.user_id, key)
+        if record is None:
+            record = await self._create(caller, request, key, request_hash)
+        record.check_same_request(request_hash)
+        return await self._finish(record.order_id)
+
+    async def get_order(self, caller: Identity, order_id: str) -> Order:
+        order = await self._store.get(order_id)
+        # A customer cannot tell someone else's order from a missing one.
+        if order is None or not _is_self_or(caller, order.user_id, rbac.ORDERS_READ):
+            raise NotFoundError(
+                f"order {order_id} not found", resource_type="order", resource_name=order_id
+            )
+        return order
+
+    async def list_orders(
+        self, caller: Identity, query: OrderQuery, page_size: int, after: PageCursor | None
+    ) -> OrderPage:
+        """Newest first; everyone's orders (user_id None) only for holders of orders:read."""
+        if query.user_id is None:
+            _require_permission(caller, rbac.ORDERS_READ)
+        else:
+            _require_self_or(caller, query.user_id, rbac.ORDERS_READ)
+        orders = await self._store.list_orders(query, page_size + 1, after)
+        total = await self._store.count(query)
+        if len(orders) <= page_size:
+            return OrderPage(orders, None, total)
+        last = orders[page_size - 1]
+        return OrderPage(orders[:page_size], PageCursor(last.created_at, last.id), total)
+
+    async def cancel_order(self, caller: Identity, order_id: str, reason: str) -> Order:
+        """Refund and release; cancelling a cancelled order returns it unchanged."""
+        order = await self.get_order(caller, order_id)
+        _require_self_or(caller, order.user_id, rbac.ORDERS_WRITE)
+        return await self._saga.cancel(order.id, reason or "cancelled by request")
+
+    async def purchase_of(self, caller: Identity, user_id: str, product_id: str) -> str | None:
+        """Id of a paid order of the user containing the product (verified-purchase check)."""
+        _require_self_or(caller, user_id, rbac.ORDERS_READ)
+        return await self._store.paid_order_with(user_id, product_id)
+
+    async def drain(self) -> None:
+        """Let in-flight checkouts reach a persisted step before shutdown."""
+        if self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
+
+    async def _create(
+        self, caller: Identity, request: CheckoutRequest, key: str, request_hash: str
+    ) -> IdempotencyRecord:
+        order = await self._new_order(caller, request)
+        record = IdempotencyRecord(request.user_id, key, request_hash, order.id)
+        try:
+            await self._store.create(order, record)
+        except IdempotencyConflict as conflict:
+            # A concurrent retry won the race; its order is the one to return.
+            return conflict.existing
+        return record
+
+    async def _new_order(self, caller: Identity, request: CheckoutRequest) -> Order:
+        items = await self._cart.items(request.user_id, caller.token)
+        offers = await self._catalog.offers({item.product_id for item in items}, caller.token)
+        return Order.start(
+            order_id=self._new_order_id(),
+            user_id=request.user_id,
+            lines=order_lines(request.user_id, items, offers, self._currency),
+            currency=self._currency,
+            shipping_address=request.shipping_address,
+            payment_token=request.payment_token,
+            policy=self._policy,
+            now=self._clock(),
+        )
+
+    async def _finish(self, order_id: str) -> Order:
+        # The saga runs in its own task: a client that disconnects or times out must not
+        # cancel it halfway; the order is then finished here and read back with GetOrder.
+        task = asyncio.create_task(self._saga.run(order_id), name=f"checkout-{order_id}")
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        order = await asyncio.shield(task)
+        if order is None:
+            raise LookupError(f"saga lock for order {order_id} was not granted")
+        return order
+
+
+def _is_self_or(caller: Identity, user_id: str, permission: str) -> bool:
+    return caller.subject == user_id or caller.has_permission(permission)
+
+
+def _require_permission(caller: Identity, permission: str) -> None:
+    if not caller.has_permission(permission):
+        raise PermissionDeniedError(
+            f"permission {permission} is required",
+            reason="MISSING_PERMISSION",
+            metadata={"permission": permission},
+        )
+
+
+def _require_self_or(caller: Identity, user_id: str, permission: str) -> None:
+    if not _is_self_or(caller, user_id, permission):
+        raise PermissionDeniedError(
+            f"only the user themselves or a holder of {permission} may do this",
+            reason="MISSING_PERMISSION",
+            metadata={"permission": permission},
+        )
