@@ -1,0 +1,1 @@
+"""The user service's ports to the outside: PostgreSQL, argon2, key files."""

@@ -1,0 +1,83 @@
+"""What the user service needs from its store; PostgreSQL in production, a fake in unit tests."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from services.user.domain.model import User
+from services.user.domain.sessions import RefreshToken, TokenState
+from services.user.domain.throttle import Attempts
+
+
+class EmailTakenError(Exception):
+    """Another user already has this e-mail address (compared case-insensitively)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rotation:
+    """What happened to a presented refresh token; `state` is None for an unknown token."""
+
+    state: TokenState | None
+    user: User | None = None
+    successor: RefreshToken | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PageCursor:
+    created_at: datetime
+    user_id: str
+
+
+class UserStore(abc.ABC):
+    @abc.abstractmethod
+    async def add_user(self, user: User) -> None:
+        """Insert the user and its UserRegistered event; EmailTakenError on a duplicate."""
+
+    @abc.abstractmethod
+    async def get_user(self, user_id: str) -> User | None: ...
+
+    @abc.abstractmethod
+    async def find_by_email(self, email: str) -> User | None: ...
+
+    @abc.abstractmethod
+    async def update_user(self, user_id: str, change: Callable[[User], User]) -> User | None:
+        """Apply `change` to the locked row and record UserUpdated; None for an unknown id."""
+
+    @abc.abstractmethod
+    async def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        """Upgrade a stored hash (new argon2 parameters); not a user-visible change."""
+
+    @abc.abstractmethod
+    async def list_users(self, limit: int, after: PageCursor | None) -> list[User]: ...
+
+    @abc.abstractmethod
+    async def add_refresh_token(self, token: RefreshToken) -> None: ...
+
+    @abc.abstractmethod
+    async def rotate_refresh_token(
+        self,
+        token_hash: str,
+        now: datetime,
+        successor: Callable[[RefreshToken], RefreshToken],
+    ) -> Rotation:
+        """Atomically: a valid token is marked used and its successor stored; a replayed one
+        revokes its whole family."""
+
+    @abc.abstractmethod
+    async def revoke_family(self, token_hash: str, now: datetime) -> bool:
+        """Revoke every token of the family this token belongs to; False if it is unknown."""
+
+    @abc.abstractmethod
+    async def get_attempts(self, keys: list[str]) -> dict[str, Attempts]: ...
+
+    @abc.abstractmethod
+    async def update_attempts(
+        self, key: str, change: Callable[[Attempts | None], Attempts]
+    ) -> Attempts:
+        """Apply `change` to the key's counter under a row lock (concurrent failures all count)."""
+
+    @abc.abstractmethod
+    async def clear_attempts(self, key: str) -> None: ...

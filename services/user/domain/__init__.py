@@ -1,0 +1,1 @@
+"""The user service's business rules: plain Python, no gRPC and no I/O."""

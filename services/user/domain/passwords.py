@@ -1,0 +1,67 @@
+"""The password policy. Every rule that fails is reported, so the form can show them all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+MIN_LENGTH = 10
+MAX_LENGTH = 128
+
+# Passwords that satisfy the length and character rules but are guessed first by any attacker.
+_COMMON = frozenset(
+    {
+        "password123",
+        "password1234",
+        "password12345",
+        "qwerty12345",
+        "qwertyuiop1",
+        "1234567890a",
+        "a1234567890",
+        "iloveyou123",
+        "letmein1234",
+        "welcome1234",
+        "admin12345",
+        "administrator1",
+        "changeme123",
+        "passw0rd123",
+        "p@ssw0rd123",
+        "shopmesh123",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyViolation:
+    field: str
+    description: str
+
+
+def password_violations(
+    password: str, email: str, field: str = "password"
+) -> list[PolicyViolation]:
+    problems: list[str] = []
+    if len(password) < MIN_LENGTH:
+        problems.append(f"must be at least {MIN_LENGTH} characters long")
+    if len(password) > MAX_LENGTH:
+        problems.append(f"must be at most {MAX_LENGTH} characters long")
+    if not any(ch.isalpha() for ch in password):
+        problems.append("must contain at least one letter")
+    if all(ch.isalpha() for ch in password):
+        problems.append("must contain at least one digit or symbol")
+    local_part = email.strip().split("@", 1)[0].lower()
+    if len(local_part) >= 3 and local_part in password.lower():
+        problems.append("must not contain the e-mail address")
+    if password.lower() in _COMMON:
+        problems.append("is too common")
+    return [PolicyViolation(field, problem) for problem in problems]
+
+
+class PasswordHasher(Protocol):
+    """Hashing is slow on purpose; implementations run it off the event loop."""
+
+    async def hash(self, password: str) -> str: ...
+
+    async def verify(self, password_hash: str, password: str) -> bool: ...
+
+    def needs_rehash(self, password_hash: str) -> bool: ...
