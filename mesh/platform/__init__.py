@@ -1,0 +1,1 @@
+"""The local platform: real backing servers, the services, the gateway and the `shop` command."""

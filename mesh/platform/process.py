@@ -1,0 +1,193 @@
+"""Child processes with a log file and a pid file, stopped as a whole process group."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+
+class StartError(RuntimeError):
+    """A component did not come up; the message says why and where its log is."""
+
+
+class ManagedProcess:
+    """One long-running child in its own session, so stopping it takes its children too."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        log_path: Path,
+        pid_path: Path,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        user: str | None = None,
+        stop_signal: signal.Signals = signal.SIGTERM,
+    ) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.log_path = log_path
+        self.pid_path = pid_path
+        self.env = dict(env) if env is not None else None
+        self.cwd = cwd
+        self.user = user
+        self.stop_signal = stop_signal
+        self._popen: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._popen.pid if self._popen else read_pid(self.pid_path)
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.pid_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self._popen = subprocess.Popen(  # noqa: S603 - argv is built by us
+                self.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                cwd=self.cwd,
+                user=self.user,
+                start_new_session=True,
+            )
+        self.pid_path.write_text(f"{self._popen.pid}\n")
+        logger.debug("started %s pid=%d", self.name, self._popen.pid)
+
+    def alive(self) -> bool:
+        if self._popen is not None:
+            return self._popen.poll() is None
+        pid = read_pid(self.pid_path)
+        return pid is not None and pid_alive(pid)
+
+    def exit_code(self) -> int | None:
+        return self._popen.poll() if self._popen is not None else None
+
+    def stop(self, timeout: float = 20.0) -> None:
+        pid = self.pid
+        if pid is not None:
+            stop_group(pid, self.stop_signal, timeout)
+        if self._popen is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._popen.wait(timeout=1)
+        self.pid_path.unlink(missing_ok=True)
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def wait_until(self, ready: Callable[[], bool], timeout: float, what: str) -> None:
+        """Poll `ready` until it holds; fail early when the process dies."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if ready():
+                return
+            if not self.alive():
+                raise StartError(
+                    f"{self.name} exited while starting (see {self.log_path}):\n{self.log_tail()}"
+                )
+            if time.monotonic() > deadline:
+                raise StartError(
+                    f"{self.name} did not {what} within {timeout:.0f}s "
+                    f"(see {self.log_path}):\n{self.log_tail()}"
+                )
+            time.sleep(0.2)
+
+
+def read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child still answers kill(0); it is gone for our purposes.
+    try:
+        waited, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return _not_zombie(pid)
+    return waited == 0
+
+
+def _not_zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return any(_in_group(pid, pgid) for pid in _all_pids())
+
+
+def _all_pids() -> list[int]:
+    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
+
+
+def _in_group(pid: int, pgid: int) -> bool:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
+    except OSError:
+        return False
+    return fields[0] != "Z" and int(fields[2]) == pgid
+
+
+def stop_group(pid: int, sig: signal.Signals, timeout: float) -> None:
+    """Signal the process group led by `pid`, wait, then SIGKILL whatever is left."""
+    try:
+        pgid = os.getpgid(pid)
+    except ProcessLookupError:
+        pgid = pid
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, sig)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _reap(pid)
+        if not _group_alive(pgid):
+            return
+        time.sleep(0.1)
+    logger.warning("process group %d ignored %s for %.0fs; killing it", pgid, sig.name, timeout)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+    _reap(pid)
+
+
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False

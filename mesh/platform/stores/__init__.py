@@ -1,0 +1,1 @@
+"""Backing servers the platform provisions and runs on loopback."""

@@ -1,0 +1,133 @@
+"""Fetching and building third-party servers into the cache: Maven artifacts and a Go binary."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from mesh.platform.stores.base import Progress
+
+COMPLETE_MARKER: Final = ".complete"
+
+
+class ToolchainMissing(RuntimeError):
+    """A build tool the platform needs is not installed; the message says what to install."""
+
+
+def require_tool(binary: str, install_hint: str) -> str:
+    path = shutil.which(binary)
+    if path is None:
+        raise ToolchainMissing(f"`{binary}` was not found on PATH: {install_hint}")
+    return path
+
+
+def java_home() -> Path:
+    """The JDK that `java` on PATH belongs to (JAVA_HOME wins when set)."""
+    configured = os.environ.get("JAVA_HOME")
+    if configured and (Path(configured) / "bin" / "java").exists():
+        return Path(configured)
+    java = require_tool("java", "install a JDK 17+ (apt-get install openjdk-17-jdk-headless)")
+    return Path(os.path.realpath(java)).parent.parent
+
+
+@dataclass(frozen=True)
+class MavenArtifact:
+    group: str
+    artifact: str
+    version: str
+    type: str = "jar"
+
+    def xml(self) -> str:
+        return (
+            f"<dependency><groupId>{self.group}</groupId><artifactId>{self.artifact}</artifactId>"
+            f"<version>{self.version}</version><type>{self.type}</type></dependency>"
+        )
+
+
+def fetch_maven(
+    target: Path, artifacts: Sequence[MavenArtifact], progress: Progress, what: str
+) -> Path:
+    """Resolve artifacts and their runtime dependencies into `target`/lib (once; cached)."""
+    lib = target / "lib"
+    if (target / COMPLETE_MARKER).exists():
+        return lib
+    mvn = require_tool("mvn", "install Apache Maven and a JDK 17+ (e.g. apt-get install maven)")
+    java_home()
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(lib, ignore_errors=True)
+    # A throw-away pom whose only job is to name what to download.
+    (target / "pom.xml").write_text(
+        '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>'
+        "<groupId>local.shopmesh</groupId><artifactId>fetch</artifactId><version>1</version>"
+        "<packaging>pom</packaging><dependencies>"
+        + "".join(a.xml() for a in artifacts)
+        + "</dependencies></project>\n"
+    )
+    progress(f"{what}: downloading from Maven Central (first start only)")
+    _stream(
+        [
+            mvn,
+            "-B",
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={lib}",
+            "-DincludeScope=runtime",
+        ],
+        cwd=target,
+        progress=progress,
+        prefix=f"{what}: mvn ",
+    )
+    (target / COMPLETE_MARKER).touch()
+    return lib
+
+
+def build_go(source: Path, target_root: Path, binary: str, progress: Progress) -> Path:
+    """`go build` `source` into the cache, keyed by the hash of its sources (once; cached)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in source.iterdir() if p.suffix in {".go", ".mod", ".sum"}):
+        digest.update(path.name.encode() + path.read_bytes())
+    output = target_root / digest.hexdigest()[:16] / binary
+    if output.exists():
+        return output
+    go = require_tool("go", "install Go 1.24 or newer (https://go.dev/doc/install)")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    progress(f"{binary}: building with go (first start only; takes a few minutes)")
+    partial = output.with_suffix(".partial")
+    _stream(
+        [go, "build", "-trimpath", "-o", str(partial), "."],
+        cwd=source,
+        progress=progress,
+        prefix=f"{binary}: go ",
+        env={**os.environ, "GOFLAGS": "-mod=readonly"},
+    )
+    partial.rename(output)
+    return output
+
+
+def _stream(
+    argv: list[str],
+    *,
+    cwd: Path,
+    progress: Progress,
+    prefix: str,
+    env: dict[str, str] | None = None,
+) -> None:
+    """Run a build command, passing its output on as progress lines."""
+    process = subprocess.Popen(  # noqa: S603 - argv built by us
+        argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert process.stdout is not None
+    tail: list[str] = []
+    for line in process.stdout:
+        line = line.rstrip()
+        if line:
+            tail = [*tail[-40:], line]
+            if "Copying" not in line:
+                progress(prefix + line)
+    if process.wait() != 0:
+        raise RuntimeError(f"{' '.join(argv[:2])} failed in {cwd}:\n" + "\n".join(tail))

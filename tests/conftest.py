@@ -1,0 +1,66 @@
+"""Real backing servers for the tests, started lazily on free ports with a private state dir.
+
+Each fixture starts its server on first use and the whole set stops at the end of the session.
+A server that cannot start makes the test error with the reason; nothing is skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from mesh.platform.infra import Infrastructure
+from mesh.platform.testing import (
+    DatabaseFactory,
+    SmtpCapture,
+    discard,
+    session_infrastructure,
+)
+from mesh.platform.testing import (
+    smtp_capture as start_smtp_capture,
+)
+
+
+@pytest.fixture(scope="session")
+def shop_infra() -> Iterator[Infrastructure]:
+    """The session's private set of stores (started one by one by the fixtures below)."""
+    infra = session_infrastructure()
+    yield infra
+    discard(infra)
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn(shop_infra: Infrastructure) -> DatabaseFactory:
+    """Call it to get the DSN of a fresh database: `dsn = postgres_dsn()`."""
+    shop_infra.ensure(["postgres"])
+    return DatabaseFactory(shop_infra)
+
+
+@pytest.fixture(scope="session")
+def redis_url(shop_infra: Infrastructure) -> str:
+    shop_infra.ensure(["redis"])
+    return shop_infra.url("redis")
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(shop_infra: Infrastructure) -> str:
+    shop_infra.ensure(["kafka"])
+    return shop_infra.url("kafka")
+
+
+@pytest.fixture(scope="session")
+def mongodb_url(shop_infra: Infrastructure) -> str:
+    shop_infra.ensure(["mongodb"])
+    return shop_infra.url("mongodb")
+
+
+@pytest.fixture(scope="session")
+def elasticsearch_url(shop_infra: Infrastructure) -> str:
+    shop_infra.ensure(["elasticsearch"])
+    return shop_infra.url("elasticsearch")
+
+
+@pytest.fixture(scope="session")
+def smtp_capture(shop_infra: Infrastructure) -> SmtpCapture:
+    return start_smtp_capture(shop_infra)
