@@ -1,0 +1,203 @@
+"""Regenerate gen/ from proto/ (`make gen`), or check that gen/ is up to date (`--check`).
+
+Third-party imports are not committed: they are copied into build/proto-deps/ from the
+installed googleapis-common-protos package (google/api) and from the protovalidate Go module
+(buf/validate), pinned below. Generation runs `buf generate` with local plugins only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import importlib.util
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPS_DIR = ROOT / "build" / "proto-deps"
+GEN_DIR_NAME = "gen"
+PROTOVALIDATE_MODULE = "github.com/bufbuild/protovalidate"
+PROTOVALIDATE_VERSION = "v1.2.2"
+PROTOVALIDATE_PROTO = "proto/protovalidate/buf/validate/validate.proto"
+GOOGLE_API_PROTOS = ("google/api/annotations.proto", "google/api/http.proto")
+STAMP = f"{PROTOVALIDATE_MODULE}@{PROTOVALIDATE_VERSION}"
+# Generated trees that are Python packages; every directory below them gets an __init__.py.
+GENERATED_PACKAGES = ("shop", "buf")
+PACKAGE_DOCSTRING = (
+    '"""Generated protobuf and gRPC code for the shopmesh contracts (produced by `make gen`)."""\n'
+)
+
+log = logging.getLogger("gen_proto")
+
+
+class GenerationError(RuntimeError):
+    """A step of the generation failed; the message says what to fix."""
+
+
+def venv_bin() -> Path:
+    """Directory of the running interpreter: the virtualenv with buf and the plugins."""
+    return Path(sys.executable).parent
+
+
+def tool_env() -> dict[str, str]:
+    """Environment in which `python`, `buf` and the protoc plugins are the virtualenv's."""
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(venv_bin()), env.get("PATH", "")])
+    return env
+
+
+def buf_executable() -> str:
+    candidate = venv_bin() / "buf"
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("buf")
+    if found is None:
+        raise GenerationError("buf not found: run `make install` (it installs buf-bin)")
+    return found
+
+
+def _protovalidate_source() -> Path:
+    """Path of validate.proto in the Go module cache, downloading the pinned module if needed."""
+    go = shutil.which("go")
+    if go is None:
+        raise GenerationError(
+            "Go is needed to fetch buf/validate/validate.proto from the Go module "
+            f"{STAMP}: install Go 1.21+ (https://go.dev/dl/)"
+        )
+    env = dict(os.environ, GOFLAGS="-mod=mod", GO111MODULE="on")
+    result = subprocess.run(
+        [go, "mod", "download", "-json", STAMP],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tempfile.gettempdir(),
+        check=False,
+    )
+    if result.returncode != 0:
+        raise GenerationError(f"go mod download {STAMP} failed:\n{result.stdout}{result.stderr}")
+    module_dir = Path(json.loads(result.stdout)["Dir"])
+    return module_dir / PROTOVALIDATE_PROTO
+
+
+def _google_api_root() -> Path:
+    """Import root holding google/api/*.proto, shipped by googleapis-common-protos."""
+    spec = importlib.util.find_spec("google.api.http_pb2")
+    if spec is None or spec.origin is None:
+        raise GenerationError("googleapis-common-protos is not installed: run `make install`")
+    return Path(spec.origin).resolve().parent.parent.parent
+
+
+def prepare_deps(deps_dir: Path = DEPS_DIR) -> Path:
+    """Fill `deps_dir` with the third-party .proto files our contracts import."""
+    stamp_file = deps_dir / ".source"
+    validate_target = deps_dir / "buf" / "validate" / "validate.proto"
+    google_root = _google_api_root()
+    for name in GOOGLE_API_PROTOS:
+        target = deps_dir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(google_root / name, target)
+    cached = stamp_file.exists() and stamp_file.read_text().strip() == STAMP
+    if not (cached and validate_target.exists()):
+        source = _protovalidate_source()
+        validate_target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, validate_target)
+        stamp_file.write_text(STAMP + "\n")
+    return deps_dir
+
+
+def _add_package_markers(gen_dir: Path) -> None:
+    for top in GENERATED_PACKAGES:
+        top_dir = gen_dir / top
+        if not top_dir.is_dir():
+            continue
+        for directory in [top_dir, *sorted(p for p in top_dir.rglob("*") if p.is_dir())]:
+            if directory.name == "__pycache__":
+                continue
+            marker = directory / "__init__.py"
+            if not marker.exists():
+                marker.write_text(PACKAGE_DOCSTRING)
+
+
+def generate(output_root: Path = ROOT) -> Path:
+    """Run `buf generate` so that the code lands in `output_root`/gen; return that directory."""
+    prepare_deps()
+    cmd = [buf_executable(), "generate", "--template", "buf.gen.yaml"]
+    if output_root != ROOT:
+        cmd += ["--output", str(output_root)]
+    result = subprocess.run(
+        cmd, cwd=ROOT, env=tool_env(), capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise GenerationError(f"buf generate failed:\n{result.stdout}{result.stderr}")
+    gen_dir = output_root / GEN_DIR_NAME
+    _add_package_markers(gen_dir)
+    return gen_dir
+
+
+def _relative_files(directory: Path) -> set[Path]:
+    return {
+        p.relative_to(directory)
+        for p in directory.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+
+
+def drift(expected: Path, actual: Path) -> list[str]:
+    """Differences between a fresh generation (`expected`) and the committed gen/ (`actual`)."""
+    want, have = _relative_files(expected), _relative_files(actual)
+    problems = [f"missing: {p}" for p in sorted(want - have)]
+    problems += [f"not generated (stale): {p}" for p in sorted(have - want)]
+    problems += [
+        f"differs: {p}"
+        for p in sorted(want & have)
+        if not filecmp.cmp(expected / p, actual / p, shallow=False)
+    ]
+    return problems
+
+
+def check() -> list[str]:
+    """Generate into a temporary directory and compare with the committed gen/."""
+    with tempfile.TemporaryDirectory(prefix="shopmesh-gen-") as tmp:
+        fresh = generate(Path(tmp))
+        return drift(fresh, ROOT / GEN_DIR_NAME)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--check", action="store_true", help="fail when gen/ differs from a fresh generation"
+    )
+    parser.add_argument(
+        "--deps-only", action="store_true", help="only fetch the third-party .proto files"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        if args.deps_only:
+            log.info("third-party protos in %s", prepare_deps().relative_to(ROOT))
+            return 0
+        if args.check:
+            problems = check()
+            for problem in problems:
+                log.error("%s", problem)
+            if problems:
+                log.error("gen/ is out of date: run `make gen` and commit the result")
+                return 1
+            log.info("gen/ is up to date")
+            return 0
+        generate()
+    except GenerationError as exc:
+        log.error("%s", exc)
+        return 1
+    log.info("generated %s/ from proto/", GEN_DIR_NAME)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
