@@ -1,0 +1,87 @@
+"""The verified caller of the current request, and permission checks for handlers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+from mesh import rbac
+from mesh.errors import PermissionDeniedError, UnauthenticatedError
+
+__all__ = [
+    "Identity",
+    "current_identity",
+    "identity_scope",
+    "optional_identity",
+    "require_permission",
+    "require_self_or_permission",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    subject: str
+    roles: frozenset[str]
+    permissions: frozenset[str]
+    # The raw bearer token, forwarded on calls made on the caller's behalf.
+    token: str = field(repr=False)
+
+    @classmethod
+    def from_claims(cls, subject: str, roles: frozenset[str], token: str) -> Identity:
+        return cls(subject, roles, rbac.permissions_for(roles), token)
+
+    @property
+    def is_service(self) -> bool:
+        return rbac.SERVICE in self.roles
+
+    def has_permission(self, permission: str) -> bool:
+        return permission in self.permissions
+
+
+_current: ContextVar[Identity | None] = ContextVar("mesh_identity", default=None)
+
+
+def optional_identity() -> Identity | None:
+    """The caller, or None for an anonymous call to a public method."""
+    return _current.get()
+
+
+def current_identity() -> Identity:
+    identity = _current.get()
+    if identity is None:
+        raise UnauthenticatedError("a valid bearer token is required")
+    return identity
+
+
+@contextmanager
+def identity_scope(identity: Identity | None) -> Iterator[Identity | None]:
+    token = _current.set(identity)
+    try:
+        yield identity
+    finally:
+        _current.reset(token)
+
+
+def require_permission(permission: str) -> Identity:
+    identity = current_identity()
+    if not identity.has_permission(permission):
+        raise PermissionDeniedError(
+            f"permission {permission} is required",
+            reason="MISSING_PERMISSION",
+            metadata={"permission": permission},
+        )
+    return identity
+
+
+def require_self_or_permission(user_id: str, permission: str) -> Identity:
+    """Allows the user themselves, or anyone holding `permission` (staff, services)."""
+    identity = current_identity()
+    if identity.subject == user_id or identity.has_permission(permission):
+        return identity
+    raise PermissionDeniedError(
+        f"only the user themselves or a holder of {permission} may do this",
+        reason="NOT_OWNER",
+        metadata={"permission": permission},
+    )

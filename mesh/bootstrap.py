@@ -1,0 +1,180 @@
+"""`run_service`: the process around a service, from settings to graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import NoReturn
+
+from grpc_health.v1.health import aio as health_aio
+from opentelemetry.sdk.trace import TracerProvider
+
+from mesh.auth.jwt import JwksCache, JwtVerifier, KeySource
+from mesh.auth.service_token import ServiceTokenProvider
+from mesh.clients import CallAs, ChannelFactory
+from mesh.health import HealthWatcher
+from mesh.logs import configure_logging
+from mesh.metrics import MetricsHttpServer, ServerMetrics
+from mesh.server import BackgroundTask, ServiceSpec, create_server
+from mesh.settings import RuntimeSettings, SettingsError
+from mesh.tracing import create_tracer_provider
+
+__all__ = ["Build", "Runtime", "Serving", "run_service", "serve"]
+
+logger = logging.getLogger(__name__)
+
+_RESTART_DELAY_SECONDS = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """What `build` gets: shared settings, the environment for the service's own settings,
+    and the channel factory for its upstreams."""
+
+    settings: RuntimeSettings
+    environ: Mapping[str, str]
+    channels: ChannelFactory
+    tracer_provider: TracerProvider
+
+
+Build = Callable[[Runtime], Awaitable[ServiceSpec]]
+
+
+@dataclass(frozen=True, slots=True)
+class Serving:
+    grpc_port: int
+    metrics_port: int
+
+
+def run_service(name: str, build: Build, environ: Mapping[str, str] | None = None) -> NoReturn:
+    """Entry point of `python -m services.<name>`; exits 2 on a configuration error."""
+    environ = os.environ if environ is None else environ
+    try:
+        settings = RuntimeSettings.from_env(name, environ)
+    except SettingsError as error:
+        sys.stderr.write(f"{name}: {error}\n")
+        raise SystemExit(2) from None
+    configure_logging(name, settings.log_level)
+    try:
+        asyncio.run(serve(settings, build, environ))
+    except SettingsError as error:
+        logger.critical("configuration error: %s", error)
+        raise SystemExit(2) from None
+    raise SystemExit(0)
+
+
+async def serve(
+    settings: RuntimeSettings,
+    build: Build,
+    environ: Mapping[str, str],
+    *,
+    stop: asyncio.Event | None = None,
+    on_serving: Callable[[Serving], None] | None = None,
+) -> None:
+    """Runs until SIGTERM/SIGINT (or `stop` is set), then shuts down gracefully: health goes
+    NOT_SERVING, new calls are refused, in-flight calls get `grace_seconds`, background
+    tasks are cancelled, then cleanup callbacks, channels and the tracer are closed."""
+    stop = stop or _stop_on_signals()
+    tracer_provider = create_tracer_provider(settings.service_name, settings.otlp_endpoint)
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(asyncio.to_thread, tracer_provider.shutdown)
+        # Token and key fetches are public calls; they never carry a token themselves.
+        bootstrap_channels = ChannelFactory(settings.clients, tracer_provider=tracer_provider)
+        stack.push_async_callback(bootstrap_channels.close)
+        channels = ChannelFactory(
+            settings.clients,
+            service_tokens=_service_tokens(settings, bootstrap_channels),
+            tracer_provider=tracer_provider,
+        )
+        stack.push_async_callback(channels.close)
+
+        spec = await build(Runtime(settings, environ, channels, tracer_provider))
+        for cleanup in spec.cleanup:
+            stack.push_async_callback(cleanup)
+
+        key_source = spec.key_source or _user_service_keys(bootstrap_channels)
+        verifier = JwtVerifier(
+            JwksCache(key_source), issuer=settings.jwt_issuer, audience=settings.jwt_audience
+        )
+        metrics = ServerMetrics()
+        health = health_aio.HealthServicer()
+        server, port = create_server(
+            spec,
+            verifier=verifier,
+            metrics=metrics,
+            port=settings.grpc_port,
+            health=health,
+            tracer_provider=tracer_provider,
+        )
+        metrics_http = MetricsHttpServer(metrics, settings.metrics_port)
+        stack.callback(metrics_http.close)
+        watcher = HealthWatcher(
+            health,
+            spec.services,
+            spec.probes,
+            interval_seconds=settings.health_probe_interval_seconds,
+        )
+        await watcher.check_once()
+        await server.start()
+        logger.info(
+            "serving %s", spec.name, extra={"grpc_port": port, "metrics_port": metrics_http.port}
+        )
+        if on_serving is not None:
+            on_serving(Serving(port, metrics_http.port))
+
+        tasks = [asyncio.create_task(watcher.run(), name="health-watcher")]
+        tasks += [asyncio.create_task(_supervise(task)) for task in spec.background]
+        try:
+            await stop.wait()
+        finally:
+            logger.info("shutting down %s", spec.name)
+            await watcher.shutdown()
+            await server.stop(settings.grace_seconds)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+    logger.info("stopped")
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
+async def _supervise(task: BackgroundTask) -> None:
+    """Background loops (relays, consumers) must outlive transient failures: restart them."""
+    name = getattr(task, "__qualname__", repr(task))
+    while True:
+        try:
+            await task()
+            return
+        except Exception:
+            logger.exception("background task %s failed; restarting", name)
+            await asyncio.sleep(_RESTART_DELAY_SECONDS)
+
+
+def _service_tokens(
+    settings: RuntimeSettings, channels: ChannelFactory
+) -> ServiceTokenProvider | None:
+    client_id, secret = settings.clients.client_id, settings.clients.client_secret
+    if not client_id or not secret:
+        return None
+    from mesh.auth.user_service import UserServiceTokenIssuer
+
+    channel = channels.channel("user", call_as=CallAs.ANONYMOUS)
+    return ServiceTokenProvider(UserServiceTokenIssuer(channel, client_id, secret))
+
+
+def _user_service_keys(channels: ChannelFactory) -> KeySource:
+    from mesh.auth.user_service import UserServiceKeySource
+
+    return UserServiceKeySource(channels.channel("user", call_as=CallAs.ANONYMOUS))

@@ -1,0 +1,92 @@
+"""The gRPC service config of a channel: default deadline, and retries for reads only."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Sequence
+from typing import Final
+
+from google.protobuf import descriptor, descriptor_pb2, descriptor_pool
+
+__all__ = ["READ_PREFIXES", "full_service_name", "read_methods", "service_config_json"]
+
+# AIP standard methods without side effects; only these are retried automatically.
+READ_PREFIXES: Final = ("Get", "List", "BatchGet", "Search", "Suggest")
+_SAFE_LEVELS: Final = frozenset(
+    {
+        descriptor_pb2.MethodOptions.NO_SIDE_EFFECTS,
+        descriptor_pb2.MethodOptions.IDEMPOTENT,
+    }
+)
+
+
+def full_service_name(service: str) -> str:
+    """`catalog` -> `shop.catalog.v1.CatalogService` (the repository's naming rule)."""
+    return f"shop.{service}.v1.{service.capitalize()}Service"
+
+
+def read_methods(full_name: str, pool: descriptor_pool.DescriptorPool | None = None) -> list[str]:
+    """Methods of `full_name` that are safe to retry, from its descriptor."""
+    pool = pool or descriptor_pool.Default()
+    service = _find_service(full_name, pool)
+    if service is None:
+        return []
+    return [m.name for m in service.methods if _is_read(m)]
+
+
+def _find_service(
+    full_name: str, pool: descriptor_pool.DescriptorPool
+) -> descriptor.ServiceDescriptor | None:
+    try:
+        return pool.FindServiceByName(full_name)
+    except KeyError:
+        pass
+    # The generated module registers the descriptor when imported; a caller may create the
+    # channel before importing its stub.
+    package, _, _ = full_name.rpartition(".")
+    short = package.split(".")[1] if package.count(".") >= 2 else ""
+    try:
+        importlib.import_module(f"{package}.{short}_pb2")
+        return pool.FindServiceByName(full_name)
+    except (ImportError, KeyError):
+        return None
+
+
+def _is_read(method: descriptor.MethodDescriptor) -> bool:
+    if method.client_streaming:
+        return False
+    level = method.GetOptions().idempotency_level
+    return level in _SAFE_LEVELS or method.name.startswith(READ_PREFIXES)
+
+
+def service_config_json(
+    full_name: str,
+    reads: Sequence[str],
+    *,
+    timeout_seconds: float,
+    max_attempts: int = 4,
+) -> str:
+    timeout = f"{timeout_seconds:.3f}s"
+    method_config: list[dict[str, object]] = [{"name": [{}], "timeout": timeout}]
+    if reads:
+        method_config.append(
+            {
+                "name": [{"service": full_name, "method": name} for name in reads],
+                "timeout": timeout,
+                "retryPolicy": {
+                    "maxAttempts": max_attempts,
+                    "initialBackoff": "0.1s",
+                    "maxBackoff": "1s",
+                    "backoffMultiplier": 2,
+                    "retryableStatusCodes": ["UNAVAILABLE"],
+                },
+            }
+        )
+    return json.dumps(
+        {
+            "methodConfig": method_config,
+            # Retries stop when more than half of recent calls failed: no retry storms.
+            "retryThrottling": {"maxTokens": 10, "tokenRatio": 0.1},
+        }
+    )

@@ -1,0 +1,1 @@
+"""Server interceptors of the runtime, applied by `mesh.server.create_server`."""

@@ -1,0 +1,62 @@
+"""Roles and their permissions (from the seed's RBAC configuration), in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Final
+
+__all__ = [
+    "ADMIN",
+    "CUSTOMER",
+    "CUSTOMER_SERVICE",
+    "INVENTORY_MANAGER",
+    "INTERNAL",
+    "ORDERS_READ",
+    "ORDERS_WRITE",
+    "PRODUCTS_READ",
+    "PRODUCTS_WRITE",
+    "ROLE_PERMISSIONS",
+    "SERVICE",
+    "USERS_READ",
+    "USERS_WRITE",
+    "permissions_for",
+]
+
+USERS_READ: Final = "users:read"
+USERS_WRITE: Final = "users:write"
+PRODUCTS_READ: Final = "products:read"
+PRODUCTS_WRITE: Final = "products:write"
+ORDERS_READ: Final = "orders:read"
+ORDERS_WRITE: Final = "orders:write"
+# Held only by services: calls internal-only methods (ReserveStock, Charge, SendNotification...).
+INTERNAL: Final = "internal"
+
+CUSTOMER: Final = "customer"
+ADMIN: Final = "admin"
+CUSTOMER_SERVICE: Final = "customer-service"
+INVENTORY_MANAGER: Final = "inventory-manager"
+# Role of service tokens (UserService.IssueServiceToken), used by background work.
+SERVICE: Final = "service"
+
+ROLE_PERMISSIONS: Final[Mapping[str, frozenset[str]]] = {
+    ADMIN: frozenset(
+        {USERS_READ, USERS_WRITE, PRODUCTS_READ, PRODUCTS_WRITE, ORDERS_READ, ORDERS_WRITE}
+    ),
+    CUSTOMER_SERVICE: frozenset({USERS_READ, ORDERS_READ, PRODUCTS_READ}),
+    INVENTORY_MANAGER: frozenset({PRODUCTS_READ, PRODUCTS_WRITE}),
+    # Customers reach only their own data, checked by owner rules, not permissions.
+    CUSTOMER: frozenset(),
+    # A service acts on behalf of the platform (order recovery, event consumers): it reads
+    # and updates orders and products, reads users, and calls internal methods.
+    SERVICE: frozenset(
+        {USERS_READ, PRODUCTS_READ, PRODUCTS_WRITE, ORDERS_READ, ORDERS_WRITE, INTERNAL}
+    ),
+}
+
+
+def permissions_for(roles: Iterable[str]) -> frozenset[str]:
+    """Union of the permissions of `roles`; unknown roles grant nothing."""
+    granted: set[str] = set()
+    for role in roles:
+        granted |= ROLE_PERMISSIONS.get(role, frozenset())
+    return frozenset(granted)
