@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import descriptor_pb2 as google_dot_protobuf_dot_descriptor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dshop/api/v1/annotations.proto\x12\x0bshop.api.v1\x1a google/protobuf/descriptor.proto\"\xa8\x01\n\nAccessRule\x12\x16\n\x06public\x18\x01 \x01(\x08R\x06public\x12\x1e\n\npermission\x18\x02 \x01(\tR\npermission\x12\x1f\n\x0bowner_field\x18\x03 \x01(\tR\nownerField\x12\x1a\n\x08internal\x18\x04 \x01(\x08R\x08internal\x12%\n\x0eresource_owner\x18\x05 \x01(\x08R\rresourceOwner:P\n\x13http_success_status\x12\x1e.google.protobuf.MethodOptions\x18\xb8\x8e\x03 \x01(\x05R\x11httpSuccessStatus:Q\n\x06\x61\x63\x63\x65ss\x12\x1e.google.protobuf.MethodOptions\x18\xb9\x8e\x03 \x01(\x0b\x32\x17.shop.api.v1.AccessRuleR\x06\x61\x63\x63\x65ss:I\n\x0fidempotency_key\x12\x1e.google.protobuf.MethodOptions\x18\xba\x8e\x03 \x01(\x08R\x0eidempotencyKeyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dshop/api/v1/annotations.proto\x12\x0bshop.api.v1\x1a google/protobuf/descriptor.proto\"\xc2\x01\n\nAccessRule\x12\x16\n\x06public\x18\x01 \x01(\x08R\x06public\x12\x1e\n\npermission\x18\x02 \x01(\tR\npermission\x12\x1f\n\x0bowner_field\x18\x03 \x01(\tR\nownerField\x12\x1a\n\x08internal\x18\x04 \x01(\x08R\x08internal\x12%\n\x0eresource_owner\x18\x05 \x01(\x08R\rresourceOwner\x12\x18\n\x07service\x18\x06 \x01(\x08R\x07service:P\n\x13http_success_status\x12\x1e.google.protobuf.MethodOptions\x18\xb8\x8e\x03 \x01(\x05R\x11httpSuccessStatus:Q\n\x06\x61\x63\x63\x65ss\x12\x1e.google.protobuf.MethodOptions\x18\xb9\x8e\x03 \x01(\x0b\x32\x17.shop.api.v1.AccessRuleR\x06\x61\x63\x63\x65ss:I\n\x0fidempotency_key\x12\x1e.google.protobuf.MethodOptions\x18\xba\x8e\x03 \x01(\x08R\x0eidempotencyKeyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,5 +33,5 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'shop.api.v1.annotations_pb2
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ACCESSRULE']._serialized_start=81
-  _globals['_ACCESSRULE']._serialized_end=249
+  _globals['_ACCESSRULE']._serialized_end=275
 # @@protoc_insertion_point(module_scope)

@@ -37,6 +37,7 @@ class AccessRule(_message.Message):
     OWNER_FIELD_FIELD_NUMBER: _builtins.int
     INTERNAL_FIELD_NUMBER: _builtins.int
     RESOURCE_OWNER_FIELD_NUMBER: _builtins.int
+    SERVICE_FIELD_NUMBER: _builtins.int
     public: _builtins.bool
     """No token needed (for example register, login, the product list). Nothing else is checked."""
     permission: _builtins.str
@@ -49,12 +50,18 @@ class AccessRule(_message.Message):
     without `permission`.
     """
     internal: _builtins.bool
-    """Only other services call the method (with a forwarded user token or a service token from
-    UserService.IssueServiceToken). It has no HTTP binding and the gateway never routes to it.
+    """Only other services call the method, with a service token or with the user token they
+    forward (then `permission` / `owner_field` apply to it). It has no HTTP binding and the
+    gateway never routes to it. Service tokens are always accepted on internal methods.
     """
     resource_owner: _builtins.bool
     """The request names a resource by id only (for example GetOrder); the service loads it and
     allows its owner. The gateway only checks that the caller is signed in, the service decides.
+    """
+    service: _builtins.bool
+    """Service tokens (role "service", issued by UserService.IssueServiceToken) may call the method
+    too, for work without a user request (for example the order service clearing a cart during
+    crash recovery).
     """
     def __init__(
         self,
@@ -64,10 +71,11 @@ class AccessRule(_message.Message):
         owner_field: _builtins.str = ...,
         internal: _builtins.bool = ...,
         resource_owner: _builtins.bool = ...,
+        service: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["internal", b"internal", "owner_field", b"owner_field", "permission", b"permission", "public", b"public", "resource_owner", b"resource_owner"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["internal", b"internal", "owner_field", b"owner_field", "permission", b"permission", "public", b"public", "resource_owner", b"resource_owner", "service", b"service"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -102,7 +102,8 @@ class CartServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ClearCart(self, request, context):
-        """Empties the cart. The order service calls it after a successful checkout.
+        """Empties the cart. The order service calls it after a successful checkout (with its service
+        token). Clearing an empty or unknown cart succeeds.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

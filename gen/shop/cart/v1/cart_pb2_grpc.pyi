@@ -51,7 +51,9 @@ class CartServiceStub:
     RemoveItem: _grpc.UnaryUnaryMultiCallable[_cart_pb2.RemoveItemRequest, _cart_pb2.Cart]
     """Removes a line from the cart. Removing a product that is not in the cart changes nothing."""
     ClearCart: _grpc.UnaryUnaryMultiCallable[_cart_pb2.ClearCartRequest, _empty_pb2.Empty]
-    """Empties the cart. The order service calls it after a successful checkout."""
+    """Empties the cart. The order service calls it after a successful checkout (with its service
+    token). Clearing an empty or unknown cart succeeds.
+    """
 
 @_typing.type_check_only
 class CartServiceAsyncStub(CartServiceStub):
@@ -75,7 +77,9 @@ class CartServiceAsyncStub(CartServiceStub):
     RemoveItem: _aio.UnaryUnaryMultiCallable[_cart_pb2.RemoveItemRequest, _cart_pb2.Cart]  # type: ignore[assignment]
     """Removes a line from the cart. Removing a product that is not in the cart changes nothing."""
     ClearCart: _aio.UnaryUnaryMultiCallable[_cart_pb2.ClearCartRequest, _empty_pb2.Empty]  # type: ignore[assignment]
-    """Empties the cart. The order service calls it after a successful checkout."""
+    """Empties the cart. The order service calls it after a successful checkout (with its service
+    token). Clearing an empty or unknown cart succeeds.
+    """
 
 class CartServiceServicer(metaclass=_abc_1.ABCMeta):
     """One shopping cart per user. Writes are atomic; a cart expires 30 days after its last write.
@@ -126,6 +130,8 @@ class CartServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _cart_pb2.ClearCartRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_empty_pb2.Empty, _abc.Awaitable[_empty_pb2.Empty]]:
-        """Empties the cart. The order service calls it after a successful checkout."""
+        """Empties the cart. The order service calls it after a successful checkout (with its service
+        token). Clearing an empty or unknown cart succeeds.
+        """
 
 def add_CartServiceServicer_to_server(servicer: CartServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

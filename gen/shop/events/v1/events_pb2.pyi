@@ -566,8 +566,11 @@ class OrderCancelled(_message.Message):
 
     ORDER_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
+    REFUNDED_FIELD_NUMBER: _builtins.int
     reason: _builtins.str
     """Why it was cancelled."""
+    refunded: _builtins.bool
+    """True when a captured payment was refunded for it."""
     @_builtins.property
     def order(self) -> _order_pb2.Order:
         """The order, CANCELLED."""
@@ -577,10 +580,11 @@ class OrderCancelled(_message.Message):
         *,
         order: _order_pb2.Order | None = ...,
         reason: _builtins.str = ...,
+        refunded: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["order", b"order"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["order", b"order", "reason", b"reason"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["order", b"order", "reason", b"reason", "refunded", b"refunded"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -214,14 +214,19 @@ class ChargeRequest(_message.Message):
     PAYMENT_TOKEN_FIELD_NUMBER: _builtins.int
     IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
     USER_ID_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
     order_id: _builtins.str
     """Id of the order being paid."""
     payment_token: _builtins.str
-    """Provider token for the card, for example "tok_visa"."""
+    """Provider token for the card, for example "tok_visa". Anything else (a card number in
+    particular) is INVALID_ARGUMENT.
+    """
     idempotency_key: _builtins.str
     """Makes the charge safe to retry; the order service sends the order id."""
     user_id: _builtins.str
     """Id of the paying user."""
+    description: _builtins.str
+    """Text for the provider's statement, for example "shopmesh order <id>"."""
     @_builtins.property
     def amount(self) -> _common_pb2.Money:
         """Amount to charge, more than zero."""
@@ -234,10 +239,11 @@ class ChargeRequest(_message.Message):
         payment_token: _builtins.str = ...,
         idempotency_key: _builtins.str = ...,
         user_id: _builtins.str = ...,
+        description: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "idempotency_key", b"idempotency_key", "order_id", b"order_id", "payment_token", b"payment_token", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "description", b"description", "idempotency_key", b"idempotency_key", "order_id", b"order_id", "payment_token", b"payment_token", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

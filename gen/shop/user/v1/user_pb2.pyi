@@ -82,7 +82,9 @@ class RegisterRequest(_message.Message):
     email: _builtins.str
     """Email address to sign in with; must not belong to another account."""
     password: _builtins.str
-    """Password: 8..128 characters. The service checks its full policy and explains violations."""
+    """Password, at most 128 characters. The service checks the password policy (length,
+    character mix, not containing the email) and explains each violation in BadRequest details.
+    """
     display_name: _builtins.str
     """Name shown in the shop and in reviews."""
     def __init__(
