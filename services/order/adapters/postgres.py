@@ -43,9 +43,7 @@ _ORDER_COLUMNS = """
 """
 
 
-Connection: TypeAlias = (
-    "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
-)
+Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
 
 class OutboxWriter(Protocol):
@@ -218,9 +216,7 @@ class PostgresOrderStore(OrderStore):
         )
         await _log_step(conn, order, None)
 
-    async def _with_lines(
-        self, conn: Connection, rows: Sequence[asyncpg.Record]
-    ) -> list[Order]:
+    async def _with_lines(self, conn: Connection, rows: Sequence[asyncpg.Record]) -> list[Order]:
         if not rows:
             return []
         line_rows = await conn.fetch(
