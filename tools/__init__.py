@@ -1,0 +1,1 @@
+"""Developer tools: contract generation and the lint runner."""

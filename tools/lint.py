@@ -1,0 +1,184 @@
+"""`make lint`: buf lint, buf format, buf breaking against main, ruff, mypy --strict.
+
+Every check runs even when an earlier one fails, so one run shows everything to fix; the exit
+status is non-zero when any check failed.
+
+`buf breaking` compares the working tree with the `main` branch (override with the git ref in
+BUF_BREAKING_AGAINST). The third-party imports are not in git, so the ref's proto/ and buf.yaml
+are exported to a temporary directory, completed with build/proto-deps/ and built into an image
+that buf compares against. When the ref has no contracts yet (the first commit adding them),
+there is nothing to break and the check says so. When no such ref exists, the check fails in CI
+(CI set) and is reported as skipped on a developer machine.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+# Run as `python tools/lint.py`: make this checkout's root win over any other on sys.path.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tools.gen_proto import (  # noqa: E402
+    DEPS_DIR,
+    ROOT,
+    GenerationError,
+    prepare_deps,
+    tool_env,
+)
+
+PROTO_DIR = "proto"
+BUF_CONFIG = "buf.yaml"
+DEFAULT_AGAINST_REFS = ("main", "origin/main")
+PYTHON_PATHS = ("mesh", "services", "gateway", "tools", "tests")
+
+log = logging.getLogger("lint")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Result of one check: `ok` False fails the run; `note` explains a pass without work."""
+
+    ok: bool
+    note: str = ""
+
+
+def run(cmd: Sequence[str], *, cwd: Path = ROOT) -> Outcome:
+    """Run a command with its output streamed to ours; ok when it exits 0."""
+    log.info("$ %s", " ".join(cmd))
+    result = subprocess.run(list(cmd), cwd=cwd, env=tool_env(), check=False)
+    return Outcome(result.returncode == 0)
+
+
+def git(*args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, check=False)
+
+
+def buf() -> str:
+    found = shutil.which("buf", path=tool_env()["PATH"])
+    if found is None:
+        raise GenerationError("buf not found: run `make install` (it installs buf-bin)")
+    return found
+
+
+def buf_lint() -> Outcome:
+    return run([buf(), "lint"])
+
+
+def buf_format() -> Outcome:
+    # Only our module: the third-party files in build/proto-deps are formatted by their owners.
+    return run([buf(), "format", PROTO_DIR, "-d", "--exit-code"])
+
+
+def resolve_against_ref() -> str | None:
+    override = os.environ.get("BUF_BREAKING_AGAINST")
+    candidates = (override,) if override else DEFAULT_AGAINST_REFS
+    for ref in candidates:
+        if git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").returncode == 0:
+            return ref
+    return None
+
+
+def ref_has_contracts(ref: str) -> bool:
+    listing = git("ls-tree", "-r", "--name-only", ref, "--", PROTO_DIR, BUF_CONFIG)
+    names = listing.stdout.decode().split()
+    return BUF_CONFIG in names and any(name.endswith(".proto") for name in names)
+
+
+def export_ref(ref: str, target: Path) -> None:
+    """Write the ref's buf.yaml and proto/ into `target`, plus our third-party imports."""
+    archive = git("archive", "--format=tar", ref, BUF_CONFIG, PROTO_DIR)
+    if archive.returncode != 0:
+        raise GenerationError(f"git archive {ref} failed: {archive.stderr.decode()}")
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(target, filter="data")
+    shutil.copytree(DEPS_DIR, target / DEPS_DIR.relative_to(ROOT))
+
+
+def buf_breaking() -> Outcome:
+    ref = resolve_against_ref()
+    if ref is None:
+        wanted = os.environ.get("BUF_BREAKING_AGAINST") or " or ".join(DEFAULT_AGAINST_REFS)
+        message = f"no git ref {wanted} to compare the contracts with"
+        if os.environ.get("CI"):
+            log.error("%s: fetch it (git fetch origin main:main) so CI can check it", message)
+            return Outcome(False)
+        return Outcome(True, f"SKIPPED: {message} (this fails in CI)")
+    if not ref_has_contracts(ref):
+        return Outcome(True, f"{ref} has no contracts yet: nothing to break")
+    with tempfile.TemporaryDirectory(prefix="shopmesh-breaking-") as tmp:
+        against_dir = Path(tmp) / "against"
+        export_ref(ref, against_dir)
+        # A directory input (not a built image), so that both sides are the same workspace
+        # of two modules and buf pairs them up.
+        outcome = run([buf(), "breaking", "--against", str(against_dir)])
+    return Outcome(outcome.ok, f"against {ref}")
+
+
+def existing_python_paths() -> list[str]:
+    return [path for path in PYTHON_PATHS if (ROOT / path).exists()]
+
+
+def ruff() -> Outcome:
+    # gen/ is excluded by pyproject's extend-exclude.
+    return run([sys.executable, "-m", "ruff", "check", "."])
+
+
+def mypy() -> Outcome:
+    # Explicit package bases: test folders have no __init__.py and repeat basenames such as
+    # conftest.py; module names then come from the path (tests.unit.cart.conftest).
+    return run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--explicit-package-bases",
+            *existing_python_paths(),
+        ]
+    )
+
+
+CHECKS: tuple[tuple[str, Callable[[], Outcome]], ...] = (
+    ("buf lint", buf_lint),
+    ("buf format", buf_format),
+    ("buf breaking", buf_breaking),
+    ("ruff", ruff),
+    ("mypy --strict", mypy),
+)
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        prepare_deps()
+    except GenerationError as exc:
+        log.error("%s", exc)
+        return 1
+    results: list[tuple[str, Outcome]] = []
+    for name, check in CHECKS:
+        log.info("== %s", name)
+        try:
+            outcome = check()
+        except GenerationError as exc:
+            log.error("%s", exc)
+            outcome = Outcome(False)
+        results.append((name, outcome))
+    log.info("== summary")
+    for name, outcome in results:
+        status = "ok" if outcome.ok else "FAILED"
+        log.info("%-14s %s%s", name, status, f" ({outcome.note})" if outcome.note else "")
+    return 0 if all(outcome.ok for _, outcome in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
