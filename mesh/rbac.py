@@ -10,7 +10,6 @@ __all__ = [
     "CUSTOMER",
     "CUSTOMER_SERVICE",
     "INVENTORY_MANAGER",
-    "INTERNAL",
     "ORDERS_READ",
     "ORDERS_WRITE",
     "PRODUCTS_READ",
@@ -28,8 +27,6 @@ PRODUCTS_READ: Final = "products:read"
 PRODUCTS_WRITE: Final = "products:write"
 ORDERS_READ: Final = "orders:read"
 ORDERS_WRITE: Final = "orders:write"
-# Held only by services: calls internal-only methods (ReserveStock, Charge, SendNotification...).
-INTERNAL: Final = "internal"
 
 CUSTOMER: Final = "customer"
 ADMIN: Final = "admin"
@@ -46,11 +43,9 @@ ROLE_PERMISSIONS: Final[Mapping[str, frozenset[str]]] = {
     INVENTORY_MANAGER: frozenset({PRODUCTS_READ, PRODUCTS_WRITE}),
     # Customers reach only their own data, checked by owner rules, not permissions.
     CUSTOMER: frozenset(),
-    # A service acts on behalf of the platform (order recovery, event consumers): it reads
-    # and updates orders and products, reads users, and calls internal methods.
-    SERVICE: frozenset(
-        {USERS_READ, PRODUCTS_READ, PRODUCTS_WRITE, ORDERS_READ, ORDERS_WRITE, INTERNAL}
-    ),
+    # Which methods a service token may call is decided by the `service`/`internal` access
+    # flags; these permissions let it pass the handlers' owner-or-permission checks there.
+    SERVICE: frozenset({USERS_READ, PRODUCTS_READ, PRODUCTS_WRITE, ORDERS_READ, ORDERS_WRITE}),
 }
 
 

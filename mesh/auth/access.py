@@ -41,6 +41,7 @@ class AccessRule:
     owner_field: str = ""
     internal: bool = False
     resource_owner: bool = False
+    service: bool = False
 
 
 PUBLIC: Final = AccessRule(public=True)
@@ -106,6 +107,7 @@ def _rule_of(
         owner_field=rule.owner_field,
         internal=rule.internal,
         resource_owner=rule.resource_owner,
+        service=rule.service,
     )
 
 

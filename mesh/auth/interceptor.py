@@ -33,13 +33,20 @@ def bearer_token(metadata: Iterable[tuple[str, Any]] | None) -> str | None:
 def authorize(rule: AccessRule, identity: Identity | None, request: Any) -> None:
     """Raises unless `identity` may call a method guarded by `rule` with `request`.
 
-    `resource_owner` methods are let through here: the handler loads the resource and
-    checks its owner with `require_self_or_permission`.
+    Service tokens pass exactly where the rule says `service` or `internal`. `resource_owner`
+    methods are let through here: the handler loads the resource and checks its owner with
+    `require_self_or_permission`.
     """
     if rule.public:
         return
     if identity is None:
         raise UnauthenticatedError("a valid bearer token is required")
+    if identity.is_service:
+        if rule.service or rule.internal:
+            return
+        raise PermissionDeniedError(
+            "service tokens may not call this method", reason="SERVICE_NOT_ALLOWED"
+        )
     if rule.permission and identity.has_permission(rule.permission):
         return
     if rule.owner_field:

@@ -103,7 +103,12 @@ class Infrastructure:
     def _start_one(self, name: str) -> None:
         store = self.store(name)
         began = time.monotonic()
-        store.start()
+        try:
+            store.start()
+        except BaseException:
+            # A server that came up half-way must not outlive the failed start.
+            store.stop()
+            raise
         if isinstance(store, ExternalStore) and name == "postgres":
             self._prepare_external_postgres()
         with self._lock:

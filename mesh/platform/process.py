@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import pwd
 import signal
 import socket
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +61,8 @@ class ManagedProcess:
                 stderr=subprocess.STDOUT,
                 env=self.env,
                 cwd=self.cwd,
-                user=self.user,
                 start_new_session=True,
+                **as_user(self.user),
             )
         self.pid_path.write_text(f"{self._popen.pid}\n")
         logger.debug("started %s pid=%d", self.name, self._popen.pid)
@@ -106,6 +108,14 @@ class ManagedProcess:
                     f"(see {self.log_path}):\n{self.log_tail()}"
                 )
             time.sleep(0.2)
+
+
+def as_user(user: str | None) -> dict[str, Any]:
+    """Popen arguments that drop to `user` with its own group only (no root group left over)."""
+    if user is None:
+        return {}
+    entry = pwd.getpwnam(user)
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
 
 def read_pid(path: Path) -> int | None:

@@ -103,8 +103,6 @@ class ElasticsearchStore:
             "-E",
             "cluster.routing.allocation.disk.threshold_enabled=false",
             "-E",
-            "ingest.geoip.downloader.enabled=false",
-            "-E",
             "action.destructive_requires_name=false",
         ]
         self._process.env = {

@@ -112,7 +112,9 @@ class KafkaStore:
         )
         formatter.start()
         formatter.wait_until(lambda: not formatter.alive(), 120, "format its log directory")
-        if formatter.exit_code() not in (0, None):
+        code = formatter.exit_code()
+        formatter.stop()
+        if code not in (0, None):
             raise RuntimeError(f"kafka storage format failed:\n{formatter.log_tail()}")
 
     def _log_size(self) -> int:

@@ -14,7 +14,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from mesh.platform.credentials import owned_databases
 from mesh.platform.osuser import hand_over, make_reachable
-from mesh.platform.process import ManagedProcess, StartError
+from mesh.platform.process import ManagedProcess, StartError, as_user
 from mesh.platform.stores.base import StoreContext, remove_tree
 
 SUPERUSER: Final = "postgres"
@@ -150,9 +150,9 @@ class PostgresStore:
                 ],
                 capture_output=True,
                 text=True,
-                user=user,
                 check=False,
                 timeout=180,
+                **as_user(user),
             )
         finally:
             pwfile.unlink(missing_ok=True)

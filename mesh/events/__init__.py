@@ -1,0 +1,36 @@
+"""Domain events on Kafka: envelopes, publisher, consumer, dedupe and the outbox."""
+
+from mesh.events.consumer import EventConsumer, EventHandler, RetryPolicy
+from mesh.events.dedupe import (
+    InMemoryProcessedEvents,
+    PostgresProcessedEvents,
+    ProcessedEvents,
+    RedisProcessedEvents,
+    current_transaction,
+)
+from mesh.events.envelope import Event, dlq_topic, new_event, topic_for
+from mesh.events.outbox import Outbox, OutboxRelay
+from mesh.events.publisher import EventPublisher
+from mesh.migrations import Migration, load_migrations
+
+__all__ = [
+    "MIGRATIONS",
+    "Event",
+    "EventConsumer",
+    "EventHandler",
+    "EventPublisher",
+    "InMemoryProcessedEvents",
+    "Outbox",
+    "OutboxRelay",
+    "PostgresProcessedEvents",
+    "ProcessedEvents",
+    "RedisProcessedEvents",
+    "RetryPolicy",
+    "current_transaction",
+    "dlq_topic",
+    "new_event",
+    "topic_for",
+]
+
+# The outbox and processed_events tables; PostgreSQL services apply these before their own.
+MIGRATIONS: list[Migration] = load_migrations("mesh.events")
