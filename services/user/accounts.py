@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 ASSIGNABLE_ROLES = frozenset(
     {rbac.CUSTOMER, rbac.ADMIN, rbac.CUSTOMER_SERVICE, rbac.INVENTORY_MANAGER}
 )
-DEFAULT_PAGE_SIZE = 50
+DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
 
@@ -37,6 +37,7 @@ MAX_PAGE_SIZE = 100
 class UserPage:
     users: list[User]
     next_page_token: str
+    total_size: int
 
 
 class Accounts:
@@ -107,15 +108,25 @@ class Accounts:
             )
         return updated
 
-    async def list(self, page_size: int, page_token: str) -> UserPage:
+    async def list(
+        self, caller: Identity, page_size: int, page_token: str, email_prefix: str
+    ) -> UserPage:
+        if not caller.has_permission(rbac.USERS_READ):
+            raise PermissionDeniedError(
+                "listing users needs users:read",
+                reason="MISSING_PERMISSION",
+                metadata={"permission": rbac.USERS_READ},
+            )
         size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         after = _decode_page_token(page_token) if page_token else None
-        # One extra row tells whether another page exists without a count query.
-        users = await self._store.list_users(size + 1, after)
+        prefix = email_prefix.strip()
+        # One extra row tells whether another page exists.
+        users = await self._store.list_users(size + 1, after, prefix)
+        total = await self._store.count_users(prefix)
         if len(users) <= size:
-            return UserPage(users, "")
+            return UserPage(users, "", total)
         users = users[:size]
-        return UserPage(users, _encode_page_token(users[-1]))
+        return UserPage(users, _encode_page_token(users[-1]), total)
 
     async def ensure_admin(self, email: str, password: str) -> User:
         """The configured admin exists, holds `admin` and has exactly this password."""

@@ -78,7 +78,7 @@ class Authenticator:
         self._clock = clock
         self._dummy_hash: str | None = None
 
-    async def login(self, email: str, password: str, client: str) -> TokenPair:
+    async def login(self, email: str, password: str, client: str) -> tuple[TokenPair, User]:
         keys = {account_key(email): self._policy.account, client_key(client): self._policy.client}
         attempts = await self._store.get_attempts(list(keys))
         now = self._clock()
@@ -101,7 +101,7 @@ class Authenticator:
         await self._store.clear_attempts(account_key(email))
         if self._hasher.needs_rehash(user.password_hash):
             await self._store.set_password_hash(user.id, await self._hasher.hash(password))
-        return await self._start_session(user)
+        return await self._start_session(user), user
 
     async def refresh(self, refresh_token: str) -> TokenPair:
         now = self._clock()

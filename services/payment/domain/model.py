@@ -31,7 +31,6 @@ class ChargeRequest:
     amount: int
     currency: str
     payment_token: str
-    description: str = ""
 
     def fingerprint(self) -> str:
         """Identifies the request behind a key, to reject a key reused for another charge."""

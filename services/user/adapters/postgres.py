@@ -80,20 +80,26 @@ class PostgresUserStore(UserStore):
             "UPDATE users SET password_hash = $2 WHERE id = $1", uuid.UUID(user_id), password_hash
         )
 
-    async def list_users(self, limit: int, after: PageCursor | None) -> list[User]:
-        if after is None:
-            rows = await self._pool.fetch(
-                f"SELECT {_USER_COLUMNS} FROM users ORDER BY created_at, id LIMIT $1", limit
-            )
-        else:
-            rows = await self._pool.fetch(
-                f"SELECT {_USER_COLUMNS} FROM users WHERE (created_at, id) > ($1, $2)"
-                " ORDER BY created_at, id LIMIT $3",
-                after.created_at,
-                uuid.UUID(after.user_id),
-                limit,
-            )
+    async def list_users(
+        self, limit: int, after: PageCursor | None, email_prefix: str
+    ) -> list[User]:
+        rows = await self._pool.fetch(
+            f"SELECT {_USER_COLUMNS} FROM users"
+            " WHERE lower(email) LIKE $1"
+            " AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))"
+            " ORDER BY created_at DESC, id DESC LIMIT $4",
+            _prefix_pattern(email_prefix),
+            after.created_at if after else None,
+            uuid.UUID(after.user_id) if after else None,
+            limit,
+        )
         return [_user(row) for row in rows]
+
+    async def count_users(self, email_prefix: str) -> int:
+        count: int = await self._pool.fetchval(
+            "SELECT count(*) FROM users WHERE lower(email) LIKE $1", _prefix_pattern(email_prefix)
+        )
+        return count
 
     async def add_refresh_token(self, token: RefreshToken) -> None:
         await self._pool.execute(
@@ -199,6 +205,11 @@ async def _revoke_family(conn: Connection, family_id: str, now: datetime) -> Non
         uuid.UUID(family_id),
         now,
     )
+
+
+def _prefix_pattern(prefix: str) -> str:
+    escaped = prefix.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
 
 
 def _user_values(user: User) -> tuple[Any, ...]:

@@ -11,9 +11,9 @@ import asyncio
 import base64
 import logging
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +78,10 @@ class FileKeyStore:
         return [
             _public_jwk(entry) for entry in self._ring.published(now, self._keep_after_retirement)
         ]
+
+    async def fetch_jwks(self) -> Sequence[Mapping[str, Any]]:
+        """The runtime's `KeySource`: this service verifies tokens with its own keys."""
+        return [asdict(key) for key in self.jwks(datetime.now(UTC))]
 
     def _refresh(self, now: datetime) -> KeyRing[rsa.RSAPrivateKey]:
         ring = self._load()

@@ -51,7 +51,13 @@ class UserStore(abc.ABC):
         """Upgrade a stored hash (new argon2 parameters); not a user-visible change."""
 
     @abc.abstractmethod
-    async def list_users(self, limit: int, after: PageCursor | None) -> list[User]: ...
+    async def list_users(
+        self, limit: int, after: PageCursor | None, email_prefix: str
+    ) -> list[User]:
+        """Newest first; `after` is the last user of the previous page."""
+
+    @abc.abstractmethod
+    async def count_users(self, email_prefix: str) -> int: ...
 
     @abc.abstractmethod
     async def add_refresh_token(self, token: RefreshToken) -> None: ...

@@ -13,7 +13,7 @@ CREATE TABLE users (
 
 -- E-mail addresses are unique regardless of case; lookups use the same expression.
 CREATE UNIQUE INDEX users_email_lower_key ON users (lower(email));
--- ListUsers pages by (created_at, id).
+-- ListUsers pages newest first by (created_at, id).
 CREATE INDEX users_created_at_id_idx ON users (created_at, id);
 
 CREATE TABLE refresh_tokens (

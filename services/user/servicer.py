@@ -1,0 +1,168 @@
+"""UserService over gRPC: proto in, use case, proto out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from google.protobuf import empty_pb2, timestamp_pb2
+from grpc import aio
+from shop.user.v1 import user_pb2, user_pb2_grpc
+
+from mesh.auth.identity import current_identity
+from mesh.errors import FieldViolation, InvalidArgumentError
+from services.user.accounts import Accounts
+from services.user.adapters.signing_keys import PublicJwk
+from services.user.auth import Authenticator
+from services.user.domain.model import User, UserChanges
+from services.user.domain.sessions import TokenPair
+
+Context = aio.ServicerContext[Any, Any]
+
+_UPDATABLE = ("email", "display_name", "roles")
+
+# The public keys to publish right now.
+JwksSource = Callable[[], Sequence[PublicJwk]]
+
+
+class UserServicer(user_pb2_grpc.UserServiceServicer):
+    def __init__(self, accounts: Accounts, auth: Authenticator, jwks: JwksSource) -> None:
+        self._accounts = accounts
+        self._auth = auth
+        self._jwks = jwks
+
+    async def Register(self, request: user_pb2.RegisterRequest, context: Context) -> user_pb2.User:
+        user = await self._accounts.register(
+            request.email, request.password, request.display_name
+        )
+        return user_message(user)
+
+    async def Login(
+        self, request: user_pb2.LoginRequest, context: Context
+    ) -> user_pb2.LoginResponse:
+        tokens, user = await self._auth.login(request.email, request.password, client_of(context))
+        return user_pb2.LoginResponse(
+            access_token=tokens.access_token,
+            refresh_token=tokens.refresh_token,
+            expires_in=tokens.expires_in,
+            token_type="Bearer",
+            user=user_message(user),
+        )
+
+    async def RefreshToken(
+        self, request: user_pb2.RefreshTokenRequest, context: Context
+    ) -> user_pb2.RefreshTokenResponse:
+        tokens: TokenPair = await self._auth.refresh(request.refresh_token)
+        return user_pb2.RefreshTokenResponse(
+            access_token=tokens.access_token,
+            refresh_token=tokens.refresh_token,
+            expires_in=tokens.expires_in,
+            token_type="Bearer",
+        )
+
+    async def Logout(self, request: user_pb2.LogoutRequest, context: Context) -> empty_pb2.Empty:
+        await self._auth.logout(request.refresh_token)
+        return empty_pb2.Empty()
+
+    async def GetUser(self, request: user_pb2.GetUserRequest, context: Context) -> user_pb2.User:
+        return user_message(await self._accounts.get(current_identity(), request.id))
+
+    async def UpdateUser(
+        self, request: user_pb2.UpdateUserRequest, context: Context
+    ) -> user_pb2.User:
+        changes = _changes(request)
+        user = await self._accounts.update(current_identity(), request.user.id, changes)
+        return user_message(user)
+
+    async def ListUsers(
+        self, request: user_pb2.ListUsersRequest, context: Context
+    ) -> user_pb2.ListUsersResponse:
+        page = await self._accounts.list(
+            current_identity(), request.page_size, request.page_token, request.email_prefix
+        )
+        return user_pb2.ListUsersResponse(
+            users=[user_message(user) for user in page.users],
+            next_page_token=page.next_page_token,
+            total_size=page.total_size,
+        )
+
+    async def GetJwks(
+        self, request: user_pb2.GetJwksRequest, context: Context
+    ) -> user_pb2.GetJwksResponse:
+        return user_pb2.GetJwksResponse(keys=[_jwk_message(key) for key in self._jwks()])
+
+    async def IssueServiceToken(
+        self, request: user_pb2.IssueServiceTokenRequest, context: Context
+    ) -> user_pb2.IssueServiceTokenResponse:
+        token = self._auth.issue_service_token(request.client_id, request.client_secret)
+        return user_pb2.IssueServiceTokenResponse(
+            access_token=token.access_token, expires_in=token.expires_in, token_type="Bearer"
+        )
+
+
+def client_of(context: Context) -> str:
+    """The end client's address: the gateway's `x-forwarded-for`, else the gRPC peer.
+
+    The last entry is taken because it is the one added by the nearest hop (the gateway);
+    entries before it came from the client and could be forged.
+    """
+    for key, value in context.invocation_metadata() or ():
+        if key == "x-forwarded-for" and isinstance(value, str) and value.strip():
+            return value.split(",")[-1].strip()
+    peer = context.peer() or ""
+    # "ipv4:10.0.0.7:50514" / "ipv6:[::1]:50514": drop the scheme and the port.
+    address = peer.split(":", 1)[-1].rsplit(":", 1)[0]
+    return address.strip("[]") or "unknown"
+
+
+def user_message(user: User) -> user_pb2.User:
+    return user_pb2.User(
+        id=user.id,
+        email=user.email,
+        display_name=user.display_name,
+        roles=list(user.roles),
+        create_time=_timestamp(user.created_at),
+        update_time=_timestamp(user.updated_at),
+    )
+
+
+def _changes(request: user_pb2.UpdateUserRequest) -> UserChanges:
+    paths = list(request.update_mask.paths)
+    unknown = [path for path in paths if path not in _UPDATABLE]
+    if unknown:
+        raise InvalidArgumentError(
+            violations=[
+                FieldViolation(
+                    "update_mask", f"unknown or read-only fields: {', '.join(unknown)}"
+                )
+            ]
+        )
+    user = request.user
+    if not paths:
+        # AIP-134: without a mask, every field that is set is an update.
+        paths = [
+            path
+            for path, is_set in (
+                ("email", bool(user.email)),
+                ("display_name", bool(user.display_name)),
+                ("roles", bool(user.roles)),
+            )
+            if is_set
+        ]
+    if "email" in paths and not user.email:
+        raise InvalidArgumentError(violations=[FieldViolation("user.email", "must not be empty")])
+    return UserChanges(
+        email=user.email if "email" in paths else None,
+        display_name=user.display_name if "display_name" in paths else None,
+        roles=tuple(user.roles) if "roles" in paths else None,
+    )
+
+
+def _jwk_message(key: PublicJwk) -> user_pb2.JsonWebKey:
+    return user_pb2.JsonWebKey(kty=key.kty, kid=key.kid, use=key.use, alg=key.alg, n=key.n, e=key.e)
+
+
+def _timestamp(value: Any) -> timestamp_pb2.Timestamp:
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(value)
+    return stamp

@@ -1,0 +1,78 @@
+"""Adapters that need no server: argon2 hashing and the key directory."""
+
+from __future__ import annotations
+
+import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import jwt
+
+from services.user.adapters.hashing import Argon2Hasher
+from services.user.adapters.signing_keys import FileKeyStore
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+TTL = timedelta(minutes=15)
+
+
+async def test_argon2id_hashes_verify_and_flag_old_parameters() -> None:
+    hasher = Argon2Hasher(time_cost=1, memory_cost_kib=1024, parallelism=1)
+    password_hash = await hasher.hash("correct horse 42")
+    assert password_hash.startswith("$argon2id$")
+    assert await hasher.verify(password_hash, "correct horse 42")
+    assert not await hasher.verify(password_hash, "wrong")
+    assert not await hasher.verify("not a hash", "wrong")
+    stronger = Argon2Hasher(time_cost=2, memory_cost_kib=1024, parallelism=1)
+    assert stronger.needs_rehash(password_hash)
+
+
+def _store(directory: Path, rotate_after: timedelta = timedelta(days=30)) -> FileKeyStore:
+    return FileKeyStore(directory, rotate_after=rotate_after, keep_after_retirement=TTL)
+
+
+def _claims() -> dict[str, object]:
+    return {"sub": "u1", "iat": int(NOW.timestamp()), "exp": int((NOW + TTL).timestamp())}
+
+
+async def test_first_start_generates_a_private_key_readable_only_by_the_owner(
+    tmp_path: Path,
+) -> None:
+    directory = tmp_path / "keys"
+    store = _store(directory)
+    await store.refresh(NOW)
+    [key_file] = list(directory.glob("*.pem"))
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    token = store.sign(_claims(), NOW)
+    kid = jwt.get_unverified_header(token)["kid"]
+    assert kid == key_file.stem
+    public = store.public_key(kid, NOW)
+    assert public is not None
+    decoded = jwt.decode(
+        token, public, algorithms=["RS256"], options={"verify_exp": False, "verify_iat": False}
+    )
+    assert decoded["sub"] == "u1"
+    assert [jwk.kid for jwk in store.jwks(NOW)] == [kid]
+    # A restart reuses the key instead of making a new one.
+    await _store(directory).refresh(NOW)
+    assert len(list(directory.glob("*.pem"))) == 1
+
+
+async def test_rotation_keeps_the_old_key_published_until_its_tokens_expire(
+    tmp_path: Path,
+) -> None:
+    store = _store(tmp_path, rotate_after=timedelta(days=30))
+    await store.refresh(NOW)
+    old_token = store.sign(_claims(), NOW)
+    old_kid = jwt.get_unverified_header(old_token)["kid"]
+
+    rotation_time = NOW + timedelta(days=31)
+    await store.refresh(rotation_time)
+    new_kid = jwt.get_unverified_header(store.sign(_claims(), rotation_time))["kid"]
+    assert new_kid != old_kid
+    assert {jwk.kid for jwk in store.jwks(rotation_time)} == {old_kid, new_kid}
+    assert store.public_key(old_kid, rotation_time) is not None
+
+    after_expiry = rotation_time + TTL + timedelta(seconds=1)
+    await store.refresh(after_expiry)
+    assert [jwk.kid for jwk in store.jwks(after_expiry)] == [new_kid]
+    assert not (tmp_path / f"{old_kid}.pem").exists()
