@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import uuid
 from collections.abc import Callable, Sequence
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 
 from mesh import rbac
 from mesh.auth.identity import Identity
+from mesh.context import current_request, request_scope
 from mesh.errors import NotFoundError, PermissionDeniedError
 
 from ..domain.checkout import order_lines
@@ -100,10 +102,17 @@ class Orders:
         _require_self_or(caller, user_id, rbac.ORDERS_READ)
         return await self._store.paid_order_with(user_id, product_id)
 
-    async def drain(self) -> None:
-        """Let in-flight checkouts reach a persisted step before shutdown."""
-        if self._running:
-            await asyncio.gather(*self._running, return_exceptions=True)
+    async def drain(self, timeout_seconds: float) -> None:
+        """Give running checkouts time to finish at shutdown, then stop them.
+
+        Stopping one is safe: its last step is persisted and recovery takes it from there.
+        """
+        if not self._running:
+            return
+        _, pending = await asyncio.wait(set(self._running), timeout=timeout_seconds)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
     async def _create(
         self, caller: Identity, request: CheckoutRequest, key: str, request_hash: str
@@ -134,13 +143,22 @@ class Orders:
     async def _finish(self, order_id: str) -> Order:
         # The saga runs in its own task: a client that disconnects or times out must not
         # cancel it halfway; the order is then finished here and read back with GetOrder.
-        task = asyncio.create_task(self._saga.run(order_id), name=f"checkout-{order_id}")
+        task = asyncio.create_task(self._run_detached(order_id), name=f"checkout-{order_id}")
         self._running.add(task)
         task.add_done_callback(self._running.discard)
         order = await asyncio.shield(task)
         if order is None:
             raise LookupError(f"saga lock for order {order_id} was not granted")
         return order
+
+    async def _run_detached(self, order_id: str) -> Order | None:
+        # Downstream calls normally inherit the caller's deadline; the saga must not, or a
+        # client giving up would turn every later step into an instant timeout.
+        request = current_request()
+        if request is None:
+            return await self._saga.run(order_id)
+        with request_scope(dataclasses.replace(request, deadline=None)):
+            return await self._saga.run(order_id)
 
 
 def _is_self_or(caller: Identity, user_id: str, permission: str) -> bool:

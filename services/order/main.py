@@ -1,0 +1,102 @@
+"""The one place that assembles the order service."""
+
+from __future__ import annotations
+
+import functools
+from datetime import UTC, datetime
+
+import asyncpg
+from shop.cart.v1 import cart_pb2_grpc
+from shop.catalog.v1 import catalog_pb2_grpc
+from shop.order.v1 import order_pb2, order_pb2_grpc
+from shop.payment.v1 import payment_pb2_grpc
+
+from mesh.bootstrap import Runtime
+from mesh.clients import CallAs
+from mesh.events import MIGRATIONS, EventPublisher, Outbox, OutboxRelay, new_event
+from mesh.migrations import apply_migrations, load_migrations
+from mesh.server import ServiceSpec
+
+from .adapters.downstream import GrpcCart, GrpcCatalog, GrpcPayment
+from .adapters.postgres import Connection, PostgresOrderStore
+from .adapters.protos import event_payload
+from .domain.model import OrderEvent
+from .service_layer.orders import Orders
+from .service_layer.recovery import SagaRecovery
+from .service_layer.saga import FaultHook, SagaRunner, no_faults
+from .servicer import OrderServicer
+from .settings import Settings
+
+SERVICE_NAME = order_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def build(runtime: Runtime, *, faults: FaultHook = no_faults) -> ServiceSpec:
+    """`faults` lets crash tests stop the saga at a named step; production passes none."""
+    settings = Settings.from_env(runtime.environ)
+    pool = await asyncpg.create_pool(
+        settings.database_url, min_size=2, max_size=settings.database_pool_size
+    )
+    async with pool.acquire() as conn:
+        await apply_migrations(conn, [*MIGRATIONS, *load_migrations("services.order")])
+
+    publisher = EventPublisher(settings.kafka_bootstrap_servers, client_id="order")
+    await publisher.start()
+    outbox = Outbox()
+
+    async def add_to_outbox(conn: Connection, event: OrderEvent) -> None:
+        envelope = new_event(
+            event_payload(event),
+            aggregate_type="order",
+            aggregate_id=event.order.id,
+            aggregate_version=event.order.version,
+            producer="order",
+            occurred_at=event.order.updated_at,
+        )
+        await outbox.add(conn, envelope)
+
+    store = PostgresOrderStore(pool, add_to_outbox)
+    channels = runtime.channels
+    cart = GrpcCart(
+        cart_pb2_grpc.CartServiceStub(channels.channel("cart")),
+        cart_pb2_grpc.CartServiceStub(channels.channel("cart", call_as=CallAs.SERVICE)),
+        settings.downstream,
+    )
+    catalog = GrpcCatalog(
+        catalog_pb2_grpc.CatalogServiceStub(channels.channel("catalog")),
+        catalog_pb2_grpc.CatalogServiceStub(channels.channel("catalog", call_as=CallAs.SERVICE)),
+        settings.downstream,
+    )
+    payment = GrpcPayment(
+        payment_pb2_grpc.PaymentServiceStub(channels.channel("payment", call_as=CallAs.SERVICE)),
+        settings.payment,
+    )
+    saga = SagaRunner(store, catalog, payment, cart, utc_now, settings.saga, faults)
+    orders = Orders(store, cart, catalog, saga, settings.pricing, settings.currency, utc_now)
+    servicer = OrderServicer(orders)
+    relay = OutboxRelay(pool, publisher)
+    background = [relay.run]
+    if settings.recovery_enabled:
+        background.append(SagaRecovery(store, saga, utc_now, settings.recovery).run_forever)
+
+    async def probe_database() -> None:
+        await pool.fetchval("SELECT 1")
+
+    return ServiceSpec(
+        name="order",
+        services=[SERVICE_NAME],
+        register=[
+            lambda server: order_pb2_grpc.add_OrderServiceServicer_to_server(servicer, server)
+        ],
+        probes={"postgres": probe_database},
+        background=background,
+        # Run in reverse: let running checkouts reach a step, then stop Kafka, then the pool.
+        cleanup=[
+            pool.close,
+            publisher.stop,
+            functools.partial(orders.drain, settings.drain_timeout_seconds),
+        ],
+    )
