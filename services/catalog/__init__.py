@@ -1,0 +1,1 @@
+"""Catalog service: products, categories and stock on the MongoDB wire protocol (FerretDB)."""

@@ -1,0 +1,1 @@
+"""The catalog's store: the abstract port and its MongoDB-wire implementation."""

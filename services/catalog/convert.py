@@ -1,0 +1,73 @@
+"""Between catalog domain objects and their protobuf messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from google.protobuf import timestamp_pb2
+from shop.catalog.v1 import catalog_pb2
+from shop.common.v1 import common_pb2
+
+from mesh.errors import FieldViolation, InvalidArgumentError
+from services.catalog.domain.model import Category, Product, ProductDraft
+from services.catalog.domain.money import Money, MoneyError
+
+
+def money_to_proto(money: Money) -> common_pb2.Money:
+    units, nanos = money.units_nanos()
+    return common_pb2.Money(currency_code=money.currency, units=units, nanos=nanos)
+
+
+def money_from_proto(money: common_pb2.Money, field: str) -> Money:
+    try:
+        return Money.from_units_nanos(money.currency_code, money.units, money.nanos)
+    except MoneyError as error:
+        raise InvalidArgumentError(
+            "invalid amount", violations=[FieldViolation(field, str(error))]
+        ) from error
+
+
+def timestamp(at: datetime) -> timestamp_pb2.Timestamp:
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(at)
+    return stamp
+
+
+def product_to_proto(product: Product) -> catalog_pb2.Product:
+    return catalog_pb2.Product(
+        id=product.id,
+        name=product.name,
+        description=product.description,
+        price=money_to_proto(product.price),
+        category=product.category,
+        image_url=product.image_url,
+        inventory=product.inventory,
+        attributes=dict(product.attributes),
+        create_time=timestamp(product.created_at),
+        update_time=timestamp(product.updated_at),
+        version=product.version,
+        rating_average=product.rating_average,
+        rating_count=product.rating_count,
+    )
+
+
+def draft_from_proto(product: catalog_pb2.Product) -> ProductDraft:
+    return ProductDraft(
+        name=product.name,
+        description=product.description,
+        price=money_from_proto(product.price, "product.price")
+        if product.HasField("price")
+        else None,
+        category=product.category,
+        image_url=product.image_url,
+        inventory=product.inventory,
+        attributes=dict(product.attributes),
+    )
+
+
+def category_to_proto(category: Category) -> catalog_pb2.Category:
+    return catalog_pb2.Category(
+        name=category.name,
+        display_name=category.display_name,
+        product_count=category.product_count,
+    )

@@ -1,0 +1,1 @@
+"""Catalog business rules: plain Python, no gRPC and no I/O."""

@@ -1,0 +1,54 @@
+"""Assembles the catalog service: settings in, store and relay built, servicer wired."""
+
+from __future__ import annotations
+
+from grpc import aio
+from motor.motor_asyncio import AsyncIOMotorClient
+from shop.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+
+from mesh.bootstrap import Runtime
+from mesh.events import EventPublisher
+from mesh.server import ServiceSpec
+from services.catalog.adapters.documents import Document
+from services.catalog.adapters.mongo import MongoCatalogStore, create_indexes
+from services.catalog.events import PRODUCER, event_for
+from services.catalog.outbox import OutboxRelay
+from services.catalog.service import CatalogService
+from services.catalog.servicer import CatalogServicer
+from services.catalog.settings import Settings
+
+SERVICE_NAME = catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_name
+
+
+async def build(runtime: Runtime) -> ServiceSpec:
+    settings = Settings.from_env(runtime.environ)
+    client: AsyncIOMotorClient[Document] = AsyncIOMotorClient(
+        settings.mongodb_url, tz_aware=True, serverSelectionTimeoutMS=5000
+    )
+    db = client[settings.database]
+    await create_indexes(db)
+    store = MongoCatalogStore(db, encode_event=lambda change: event_for(change).SerializeToString())
+    publisher = EventPublisher(settings.kafka_bootstrap_servers, client_id=PRODUCER)
+    await publisher.start()
+    relay = OutboxRelay(store, publisher, poll_seconds=settings.outbox_poll_seconds)
+    servicer = CatalogServicer(CatalogService(store))
+
+    def register(server: aio.Server) -> None:
+        catalog_pb2_grpc.add_CatalogServiceServicer_to_server(servicer, server)
+
+    async def ping_mongodb() -> None:
+        await db.command("ping")
+
+    async def close_mongodb() -> None:
+        client.close()
+
+    return ServiceSpec(
+        name="catalog",
+        services=[SERVICE_NAME],
+        register=[
+            lambda server: catalog_pb2_grpc.add_CatalogServiceServicer_to_server(servicer, server)
+        ],
+        probes={"mongodb": ping_mongodb},
+        background=[relay.run],
+        cleanup=[close_mongodb, publisher.stop],
+    )

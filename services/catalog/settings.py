@@ -1,0 +1,26 @@
+"""Catalog settings, read once from the environment."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from mesh.settings import Env
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    mongodb_url: str
+    database: str
+    kafka_bootstrap_servers: str
+    outbox_poll_seconds: float
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        env = Env(environ)
+        return cls(
+            mongodb_url=env.url("MONGODB_URL", ("mongodb",), "mongodb://localhost:37017/"),
+            database=env.string("CATALOG_MONGODB_DATABASE", "shop_catalog"),
+            kafka_bootstrap_servers=env.address("KAFKA_BOOTSTRAP_SERVERS", "localhost:19092"),
+            outbox_poll_seconds=env.number("CATALOG_OUTBOX_POLL_SECONDS", 0.2, minimum=0.01),
+        )
