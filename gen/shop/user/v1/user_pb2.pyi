@@ -33,7 +33,9 @@ class User(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     id: _builtins.str
-    """Server-assigned id; the `sub` claim of the user's access tokens. Output only."""
+    """Server-assigned id; the `sub` claim of the user's access tokens. Output only, except that
+    it names the user in UpdateUser.
+    """
     email: _builtins.str
     """Email address, unique (case-insensitive). Used to sign in and to send notifications."""
     display_name: _builtins.str
