@@ -40,10 +40,16 @@ class OrderServiceStub:
     PlaceOrder: _grpc.UnaryUnaryMultiCallable[_order_pb2.PlaceOrderRequest, _order_pb2.Order]
     """Checks out the user's cart: takes authoritative prices from the catalog, reserves stock,
     charges `payment_token`, and returns the order PAID, or PAYMENT_FAILED with
-    `failure_reason` (stock released). Send an `Idempotency-Key` header (gRPC metadata
-    `idempotency-key`): a retry with the same key returns the same order and never charges
-    twice; the same key with a different request fails with FAILED_PRECONDITION, as do an
-    empty cart and missing stock.
+    `failure_reason` (stock released). When the charge's outcome is still unknown (a slow
+    provider) the order comes back PENDING and is finished in the background: poll GetOrder.
+    When the catalog refuses the stock at the last moment the order comes back CANCELLED with
+    `failure_reason`.
+    Send an `Idempotency-Key` header (gRPC metadata `idempotency-key`, required): a retry with
+    the same key returns the same order and never charges twice. Errors: a missing or
+    malformed key is INVALID_ARGUMENT (field violation on "idempotency-key"); the same key
+    with a different request is ABORTED (ErrorInfo reason IDEMPOTENCY_KEY_REUSED, HTTP 409);
+    an empty cart or a cart that cannot be ordered is FAILED_PRECONDITION (reasons CART_EMPTY,
+    CART_NOT_ORDERABLE).
     """
     GetOrder: _grpc.UnaryUnaryMultiCallable[_order_pb2.GetOrderRequest, _order_pb2.Order]
     """Returns one order. Customers read only their own orders (others are NOT_FOUND)."""
@@ -73,10 +79,16 @@ class OrderServiceAsyncStub(OrderServiceStub):
     PlaceOrder: _aio.UnaryUnaryMultiCallable[_order_pb2.PlaceOrderRequest, _order_pb2.Order]  # type: ignore[assignment]
     """Checks out the user's cart: takes authoritative prices from the catalog, reserves stock,
     charges `payment_token`, and returns the order PAID, or PAYMENT_FAILED with
-    `failure_reason` (stock released). Send an `Idempotency-Key` header (gRPC metadata
-    `idempotency-key`): a retry with the same key returns the same order and never charges
-    twice; the same key with a different request fails with FAILED_PRECONDITION, as do an
-    empty cart and missing stock.
+    `failure_reason` (stock released). When the charge's outcome is still unknown (a slow
+    provider) the order comes back PENDING and is finished in the background: poll GetOrder.
+    When the catalog refuses the stock at the last moment the order comes back CANCELLED with
+    `failure_reason`.
+    Send an `Idempotency-Key` header (gRPC metadata `idempotency-key`, required): a retry with
+    the same key returns the same order and never charges twice. Errors: a missing or
+    malformed key is INVALID_ARGUMENT (field violation on "idempotency-key"); the same key
+    with a different request is ABORTED (ErrorInfo reason IDEMPOTENCY_KEY_REUSED, HTTP 409);
+    an empty cart or a cart that cannot be ordered is FAILED_PRECONDITION (reasons CART_EMPTY,
+    CART_NOT_ORDERABLE).
     """
     GetOrder: _aio.UnaryUnaryMultiCallable[_order_pb2.GetOrderRequest, _order_pb2.Order]  # type: ignore[assignment]
     """Returns one order. Customers read only their own orders (others are NOT_FOUND)."""
@@ -109,10 +121,16 @@ class OrderServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_order_pb2.Order, _abc.Awaitable[_order_pb2.Order]]:
         """Checks out the user's cart: takes authoritative prices from the catalog, reserves stock,
         charges `payment_token`, and returns the order PAID, or PAYMENT_FAILED with
-        `failure_reason` (stock released). Send an `Idempotency-Key` header (gRPC metadata
-        `idempotency-key`): a retry with the same key returns the same order and never charges
-        twice; the same key with a different request fails with FAILED_PRECONDITION, as do an
-        empty cart and missing stock.
+        `failure_reason` (stock released). When the charge's outcome is still unknown (a slow
+        provider) the order comes back PENDING and is finished in the background: poll GetOrder.
+        When the catalog refuses the stock at the last moment the order comes back CANCELLED with
+        `failure_reason`.
+        Send an `Idempotency-Key` header (gRPC metadata `idempotency-key`, required): a retry with
+        the same key returns the same order and never charges twice. Errors: a missing or
+        malformed key is INVALID_ARGUMENT (field violation on "idempotency-key"); the same key
+        with a different request is ABORTED (ErrorInfo reason IDEMPOTENCY_KEY_REUSED, HTTP 409);
+        an empty cart or a cart that cannot be ordered is FAILED_PRECONDITION (reasons CART_EMPTY,
+        CART_NOT_ORDERABLE).
         """
 
     @_abc_1.abstractmethod
