@@ -126,12 +126,12 @@ def refund_amount(payment: Payment, requested: int | None) -> int:
 
 
 def refund_problem(payment: Payment, amount: int, currency: str | None) -> RefundProblem | None:
+    if payment.status is PaymentStatus.REFUNDED:
+        return RefundProblem.NOTHING_TO_REFUND
     if payment.status not in CAPTURED:
         return RefundProblem.NOT_CAPTURED
     if currency is not None and currency != payment.currency:
         return RefundProblem.CURRENCY_MISMATCH
-    if payment.refundable == 0:
-        return RefundProblem.NOTHING_TO_REFUND
     if amount > payment.refundable:
         return RefundProblem.EXCEEDS_CAPTURED
     return None

@@ -1,0 +1,103 @@
+"""The one place that assembles the user service."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+from shop.user.v1 import user_pb2, user_pb2_grpc
+
+from mesh.bootstrap import Runtime
+from mesh.errors import InvalidArgumentError
+from mesh.events import MIGRATIONS, EventPublisher, Outbox, OutboxRelay
+from mesh.migrations import apply_migrations, load_migrations
+from mesh.server import ServiceSpec
+from mesh.settings import SettingsError
+from services.user.accounts import Accounts
+from services.user.adapters.hashing import Argon2Hasher
+from services.user.adapters.postgres import PostgresUserStore
+from services.user.adapters.signing_keys import FileKeyStore
+from services.user.auth import Authenticator, TokenSettings
+from services.user.events import PRODUCER, OutboxEvents
+from services.user.servicer import UserServicer
+from services.user.settings import Settings
+
+SERVICE_NAME = user_pb2.DESCRIPTOR.services_by_name["UserService"].full_name
+
+logger = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def build(runtime: Runtime) -> ServiceSpec:
+    settings = Settings.from_env(runtime.environ, runtime.settings.state_dir)
+    pool = await asyncpg.create_pool(
+        settings.database_url, min_size=1, max_size=settings.db_pool_max_size
+    )
+    async with pool.acquire() as conn:
+        await apply_migrations(conn, [*MIGRATIONS, *load_migrations("services.user")])
+
+    keys = FileKeyStore(
+        settings.jwt_key_dir,
+        rotate_after=settings.key_rotate_after,
+        # Replicas notice a new key within one reload interval; until then they still sign
+        # with the old one, so it stays published that much longer.
+        keep_after_retirement=settings.access_ttl + 2 * _seconds(settings.key_reload_seconds),
+    )
+    await keys.refresh(utc_now())
+
+    publisher = EventPublisher(settings.kafka_bootstrap_servers, client_id=PRODUCER)
+    await publisher.start()
+    store = PostgresUserStore(pool, OutboxEvents(Outbox()))
+    hasher = Argon2Hasher(
+        settings.argon2_time_cost, settings.argon2_memory_cost_kib, settings.argon2_parallelism
+    )
+    accounts = Accounts(store, hasher, utc_now)
+    auth = Authenticator(
+        store,
+        hasher,
+        keys,
+        TokenSettings(
+            issuer=runtime.settings.jwt_issuer,
+            audience=runtime.settings.jwt_audience,
+            access_ttl=settings.access_ttl,
+            refresh_ttl=settings.refresh_ttl,
+        ),
+        settings.login_policy,
+        settings.service_client_secrets,
+        utc_now,
+    )
+    if settings.admin_email and settings.admin_password:
+        try:
+            await accounts.ensure_admin(settings.admin_email, settings.admin_password)
+        except InvalidArgumentError as error:
+            problems = "; ".join(v.description for v in error.violations)
+            raise SettingsError("SHOP_ADMIN_PASSWORD", problems) from None
+    servicer = UserServicer(accounts, auth, lambda: keys.jwks(utc_now()))
+
+    async def reload_keys() -> None:
+        # Picks up keys added to a mounted Secret, rotates when due, drops expired keys.
+        while True:
+            await asyncio.sleep(settings.key_reload_seconds)
+            await keys.refresh(utc_now())
+
+    async def probe_database() -> None:
+        await pool.fetchval("SELECT 1")
+
+    return ServiceSpec(
+        name="user",
+        services=[SERVICE_NAME],
+        register=[lambda server: user_pb2_grpc.add_UserServiceServicer_to_server(servicer, server)],
+        probes={"postgres": probe_database},
+        background=[OutboxRelay(pool, publisher).run, reload_keys],
+        cleanup=[pool.close, publisher.stop],
+        key_source=keys,
+    )
+
+
+def _seconds(value: float) -> timedelta:
+    return timedelta(seconds=value)
