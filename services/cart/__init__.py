@@ -1,0 +1,1 @@
+"""Cart service: one shopping cart per user in Redis (Valkey)."""

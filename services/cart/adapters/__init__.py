@@ -1,0 +1,1 @@
+"""The cart's adapters: its Redis store and its view of the catalog."""

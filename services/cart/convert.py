@@ -1,0 +1,71 @@
+"""Between cart domain objects and protobuf messages; money as integer minor units."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Final
+
+from google.protobuf import timestamp_pb2
+from shop.cart.v1 import cart_pb2
+from shop.common.v1 import common_pb2
+
+from services.cart.domain import Availability, Money, PricedCart, PricedLine
+
+_NANOS_PER_UNIT: Final = 1_000_000_000
+# ISO 4217 currencies whose minor unit is not the cent; everything else has two decimals.
+_EXPONENTS: Final = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3, "OMR": 3}
+_AVAILABILITY: Final = {
+    Availability.IN_STOCK: cart_pb2.ITEM_AVAILABILITY_IN_STOCK,
+    Availability.INSUFFICIENT_STOCK: cart_pb2.ITEM_AVAILABILITY_INSUFFICIENT_STOCK,
+    Availability.OUT_OF_STOCK: cart_pb2.ITEM_AVAILABILITY_OUT_OF_STOCK,
+    Availability.PRODUCT_GONE: cart_pb2.ITEM_AVAILABILITY_PRODUCT_GONE,
+}
+
+
+def money_from_proto(money: common_pb2.Money) -> Money:
+    """The catalog's prices are whole minor units; finer nanos are dropped."""
+    scale = 10 ** _EXPONENTS.get(money.currency_code, 2)
+    return Money(
+        money.units * scale + money.nanos // (_NANOS_PER_UNIT // scale), money.currency_code
+    )
+
+
+def money_to_proto(money: Money) -> common_pb2.Money:
+    scale = 10 ** _EXPONENTS.get(money.currency, 2)
+    units, minor = divmod(money.minor, scale)
+    return common_pb2.Money(
+        currency_code=money.currency, units=units, nanos=minor * (_NANOS_PER_UNIT // scale)
+    )
+
+
+def timestamp(at: datetime) -> timestamp_pb2.Timestamp:
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(at)
+    return stamp
+
+
+def cart_to_proto(cart: PricedCart) -> cart_pb2.Cart:
+    message = cart_pb2.Cart(
+        user_id=cart.user_id,
+        items=[_line_to_proto(line) for line in cart.lines],
+        total=money_to_proto(cart.total),
+        item_count=cart.item_count,
+    )
+    if cart.updated_at is not None:
+        message.update_time.CopyFrom(timestamp(cart.updated_at))
+    if cart.expires_at is not None:
+        message.expire_time.CopyFrom(timestamp(cart.expires_at))
+    return message
+
+
+def _line_to_proto(line: PricedLine) -> cart_pb2.CartItem:
+    return cart_pb2.CartItem(
+        product_id=line.product_id,
+        name=line.name,
+        quantity=line.quantity,
+        unit_price=money_to_proto(line.unit_price),
+        line_total=money_to_proto(line.line_total),
+        availability=_AVAILABILITY[line.availability],
+        available_quantity=line.available_quantity,
+        image_url=line.image_url,
+    )

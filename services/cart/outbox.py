@@ -1,0 +1,58 @@
+"""Publishes the cart events recorded by the store's atomic writes (the outbox relay).
+
+An entry is confirmed (acknowledged and deleted) only after Kafka acknowledged its event;
+an entry whose publish failed stays pending and is retried, and entries of a relay that died
+are claimed by another after a while. At-least-once: consumers dedupe on `event_id`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Protocol
+
+from mesh.events import Event
+from services.cart.adapters.repository import CartStore
+from services.cart.events import completed
+
+logger = logging.getLogger(__name__)
+
+
+class Publisher(Protocol):
+    async def publish(self, event: Event) -> None: ...
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        store: CartStore,
+        publisher: Publisher,
+        *,
+        batch_size: int = 100,
+        retry_seconds: float = 0.5,
+        max_backoff_seconds: float = 10.0,
+    ) -> None:
+        self._store = store
+        self._publisher = publisher
+        self._batch_size = batch_size
+        self._retry_seconds = retry_seconds
+        self._max_backoff_seconds = max_backoff_seconds
+
+    async def run(self) -> None:
+        backoff = self._retry_seconds
+        while True:
+            try:
+                await self.publish_pending()
+                backoff = self._retry_seconds
+            except Exception:
+                logger.exception("publishing cart events failed; retrying in %.1fs", backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff_seconds)
+
+    async def publish_pending(self) -> int:
+        """Publishes one batch (waiting briefly for new entries); returns how many."""
+        entries = await self._store.pending_events(self._batch_size)
+        for entry in entries:
+            await self._publisher.publish(completed(entry))
+        await self._store.confirm_published([entry.entry_id for entry in entries])
+        return len(entries)
