@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 import grpc
@@ -59,7 +59,7 @@ def http_status_of(code: grpc.StatusCode) -> int:
 def status_from_trailers(
     code: grpc.StatusCode,
     message: str,
-    trailers: Sequence[tuple[str, str | bytes]] | None,
+    trailers: Iterable[tuple[str, str | bytes]] | None,
 ) -> status_pb2.Status:
     """The service's rich status when it sent one, else a plain one.
 

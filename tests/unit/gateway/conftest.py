@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-
-def _support() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "gateway_test_support", Path(__file__).with_name("gwsupport.py")
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+# Helper modules beside the tests are on sys.path for pytest, not for mypy's package bases.
+from gwsupport import load_conformance  # type: ignore[import-not-found]
 
 
 @pytest.fixture(scope="session")
 def conformance_pb2(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
-    return _support().load_conformance(tmp_path_factory.mktemp("gwtest_gen"))
+    module: ModuleType = load_conformance(tmp_path_factory.mktemp("gwtest_gen"))
+    return module

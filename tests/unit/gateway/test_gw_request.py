@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
-from google.protobuf import json_format
+from google.protobuf import json_format, message_factory
 from google.protobuf.message import Message
 
 from gateway.transcoding.request import RequestError, build_request, parse_json_body
@@ -24,7 +24,7 @@ def transcode(router: Router, method: str, target: str, body: bytes = b"") -> Me
     path, _, query = target.partition("?")
     found = router.resolve(method, path)
     assert isinstance(found, Match), found
-    request_type = found.route.method.input_type._concrete_class
+    request_type = message_factory.GetMessageClass(found.route.method.input_type)
     return build_request(
         request_type(),
         body_rule=found.route.body,

@@ -1,0 +1,128 @@
+"""The one place that assembles the gateway: settings in, an ASGI application out."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import pkgutil
+from collections.abc import Sequence
+
+from google.protobuf.descriptor import ServiceDescriptor
+from opentelemetry.sdk.trace import TracerProvider
+from redis.asyncio import Redis
+
+from gateway.app import GatewayApp
+from gateway.docs import DocsSite
+from gateway.edge.client import BotDetector, DeadlinePolicy
+from gateway.edge.cors import CorsPolicy
+from gateway.edge.ratelimit import MemoryCounter, RateLimiter, RedisCounter, WindowCounter
+from gateway.observability import AccessLog, GatewayMetrics
+from gateway.openapi import build_openapi
+from gateway.pipeline import EdgeLimits, Pipeline
+from gateway.settings import GatewaySettings
+from gateway.transcoding.router import Router
+from gateway.transcoding.routes import routes_from_services
+from gateway.upstream import Upstream, Upstreams, short_service_name
+from mesh.auth.interceptor import TokenVerifier
+from mesh.auth.jwt import JwksCache, JwtVerifier
+from mesh.auth.user_service import UserServiceKeySource
+from mesh.clients import CallAs, ChannelFactory
+from mesh.logs import configure_logging
+from mesh.tracing import create_tracer_provider
+
+__all__ = ["build_app", "create_app", "discover_services"]
+
+_log = logging.getLogger(__name__)
+
+
+def discover_services(package: str = "shop") -> list[ServiceDescriptor]:
+    """Every service in the generated modules under `package` (imports each `*_pb2`)."""
+    root = importlib.import_module(package)
+    services: list[ServiceDescriptor] = []
+    for module_info in pkgutil.walk_packages(root.__path__, prefix=f"{package}."):
+        if not module_info.name.endswith("_pb2"):
+            continue
+        module = importlib.import_module(module_info.name)
+        services.extend(module.DESCRIPTOR.services_by_name.values())
+    return services
+
+
+def build_app(
+    settings: GatewaySettings,
+    services: Sequence[ServiceDescriptor],
+    *,
+    upstream: Upstream | None = None,
+    verifier: TokenVerifier | None = None,
+    counter: WindowCounter | None = None,
+    tracer_provider: TracerProvider | None = None,
+    metrics: GatewayMetrics | None = None,
+) -> GatewayApp:
+    """Routes and OpenAPI are built here, once; requests only dispatch."""
+    routes = routes_from_services(services)
+    provider = tracer_provider or create_tracer_provider("gateway", settings.otlp_endpoint)
+    channels = ChannelFactory(settings.clients, tracer_provider=provider)
+    upstreams = upstream or Upstreams(channels, short_service_name)
+    on_close = [upstreams.close, channels.close]
+    if verifier is None:
+        keys = UserServiceKeySource(channels.channel("user", call_as=CallAs.ANONYMOUS))
+        verifier = JwtVerifier(
+            JwksCache(keys), issuer=settings.jwt_issuer, audience=settings.jwt_audience
+        )
+    if counter is None:
+        if settings.redis_url:
+            redis = Redis.from_url(
+                settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5
+            )
+            counter = RedisCounter(redis)
+            on_close.append(redis.aclose)
+        else:
+            _log.warning("REDIS_URL is not set: rate limits are counted per process")
+            counter = MemoryCounter()
+    pipeline = Pipeline(
+        router=Router(routes),
+        upstreams=upstreams,
+        verifier=verifier,
+        limiter=RateLimiter(counter),
+        limits=EdgeLimits(
+            per_ip=settings.rate_limit_per_minute,
+            per_user=settings.user_rate_limit_per_minute,
+            per_route=settings.route_rate_limits,
+            max_body_bytes=settings.max_body_bytes,
+            trusted_proxies=settings.trusted_proxies,
+        ),
+        cors=CorsPolicy(settings.cors_origins),
+        bots=BotDetector(settings.bot_patterns),
+        deadlines=DeadlinePolicy(
+            settings.default_timeout_seconds,
+            settings.max_timeout_seconds,
+            dict(settings.route_timeouts),
+        ),
+    )
+    return GatewayApp(
+        pipeline=pipeline,
+        upstreams=upstreams,
+        upstream_services=sorted({route.service_name for route in routes}),
+        openapi=json.dumps(build_openapi(routes)).encode(),
+        docs=DocsSite(),
+        metrics=metrics or GatewayMetrics(),
+        tracer=provider.get_tracer("gateway"),
+        access_log=AccessLog(),
+        on_close=[*on_close, _ProviderShutdown(provider)],
+    )
+
+
+class _ProviderShutdown:
+    def __init__(self, provider: TracerProvider) -> None:
+        self._provider = provider
+
+    async def __call__(self) -> None:
+        self._provider.shutdown()
+
+
+def create_app() -> GatewayApp:
+    """uvicorn factory: each worker process builds its own app from the environment."""
+    settings = GatewaySettings.from_env(os.environ)
+    configure_logging("gateway", settings.log_level)
+    return build_app(settings, discover_services())

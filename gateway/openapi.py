@@ -1,0 +1,466 @@
+"""OpenAPI 3.1 built from the same routes the gateway serves (never hand-written).
+
+One operation per HTTP binding; path, query and body parameters split as the binding's
+rule says; message schemas in `components` with `buf.validate` rules as JSON Schema keywords.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Final
+
+from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
+
+from gateway.transcoding.fields import (
+    STRING_FORM_TYPES,
+    WRAPPER_TYPES,
+    is_map,
+    is_repeated,
+    message_name,
+    resolve_path,
+)
+from gateway.transcoding.routes import Route
+
+__all__ = ["build_openapi"]
+
+Schema = dict[str, Any]
+
+_STATUS_REF: Final = "#/components/schemas/google.rpc.Status"
+_MAX_QUERY_DEPTH: Final = 3
+# Message types with no string form cannot be query parameters.
+_NOT_IN_QUERY: Final = frozenset(
+    {"google.protobuf.Any", "google.protobuf.Struct", "google.protobuf.ListValue"}
+)
+_QUERY_LEAF_TYPES: Final = STRING_FORM_TYPES | WRAPPER_TYPES | {"google.protobuf.Value"}
+
+_SCALARS: Final[dict[int, Schema]] = {
+    FieldDescriptor.TYPE_DOUBLE: {"type": "number", "format": "double"},
+    FieldDescriptor.TYPE_FLOAT: {"type": "number", "format": "float"},
+    FieldDescriptor.TYPE_INT32: {"type": "integer", "format": "int32"},
+    FieldDescriptor.TYPE_SINT32: {"type": "integer", "format": "int32"},
+    FieldDescriptor.TYPE_SFIXED32: {"type": "integer", "format": "int32"},
+    FieldDescriptor.TYPE_UINT32: {"type": "integer", "format": "int64", "minimum": 0},
+    FieldDescriptor.TYPE_FIXED32: {"type": "integer", "format": "int64", "minimum": 0},
+    # 64-bit integers are strings in proto3 JSON (JavaScript numbers lose precision).
+    FieldDescriptor.TYPE_INT64: {"type": "string", "format": "int64", "pattern": "^-?[0-9]+$"},
+    FieldDescriptor.TYPE_SINT64: {"type": "string", "format": "int64", "pattern": "^-?[0-9]+$"},
+    FieldDescriptor.TYPE_SFIXED64: {"type": "string", "format": "int64", "pattern": "^-?[0-9]+$"},
+    FieldDescriptor.TYPE_UINT64: {"type": "string", "format": "uint64", "pattern": "^[0-9]+$"},
+    FieldDescriptor.TYPE_FIXED64: {"type": "string", "format": "uint64", "pattern": "^[0-9]+$"},
+    FieldDescriptor.TYPE_BOOL: {"type": "boolean"},
+    FieldDescriptor.TYPE_STRING: {"type": "string"},
+    FieldDescriptor.TYPE_BYTES: {"type": "string", "contentEncoding": "base64"},
+}
+
+_WELL_KNOWN: Final[dict[str, Schema]] = {
+    "google.protobuf.Timestamp": {"type": "string", "format": "date-time"},
+    "google.protobuf.Duration": {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]{1,9})?s$"},
+    "google.protobuf.FieldMask": {
+        "type": "string",
+        "description": "Comma-separated lowerCamelCase field paths.",
+    },
+    "google.protobuf.Struct": {"type": "object", "additionalProperties": True},
+    "google.protobuf.Value": {},
+    "google.protobuf.ListValue": {"type": "array", "items": {}},
+    "google.protobuf.Empty": {"type": "object", "additionalProperties": False},
+    "google.protobuf.Any": {
+        "type": "object",
+        "properties": {"@type": {"type": "string"}},
+        "required": ["@type"],
+        "additionalProperties": True,
+    },
+    "google.protobuf.DoubleValue": {"type": ["number", "null"], "format": "double"},
+    "google.protobuf.FloatValue": {"type": ["number", "null"], "format": "float"},
+    "google.protobuf.Int64Value": {"type": ["string", "null"], "format": "int64"},
+    "google.protobuf.UInt64Value": {"type": ["string", "null"], "format": "uint64"},
+    "google.protobuf.Int32Value": {"type": ["integer", "null"], "format": "int32"},
+    "google.protobuf.UInt32Value": {"type": ["integer", "null"], "format": "int64"},
+    "google.protobuf.BoolValue": {"type": ["boolean", "null"]},
+    "google.protobuf.StringValue": {"type": ["string", "null"]},
+    "google.protobuf.BytesValue": {"type": ["string", "null"], "contentEncoding": "base64"},
+}
+
+_STATUS_SCHEMA: Final[Schema] = {
+    "type": "object",
+    "description": "google.rpc.Status: every error answer has this shape.",
+    "properties": {
+        "code": {"type": "integer", "format": "int32", "description": "gRPC status code."},
+        "message": {"type": "string"},
+        "details": {
+            "type": "array",
+            "items": {"$ref": "#/components/schemas/google.protobuf.Any"},
+        },
+    },
+    "required": ["code", "message", "details"],
+}
+
+
+def build_openapi(
+    routes: Sequence[Route], *, title: str = "shopmesh API", version: str = "v1"
+) -> dict[str, Any]:
+    schemas = _Schemas()
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        path = paths.setdefault(route.template.openapi_path(), {})
+        path[route.http_method.lower()] = _operation(route, schemas)
+    components = {
+        "schemas": {
+            **schemas.defined,
+            "google.rpc.Status": _STATUS_SCHEMA,
+            "google.protobuf.Any": _WELL_KNOWN["google.protobuf.Any"],
+        },
+        "responses": {
+            "Error": {
+                "description": "Error (google.rpc.Status)",
+                "content": {"application/json": {"schema": {"$ref": _STATUS_REF}}},
+            }
+        },
+        "securitySchemes": {
+            "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "paths": dict(sorted(paths.items())),
+        "components": components,
+    }
+
+
+def _operation(route: Route, schemas: _Schemas) -> dict[str, Any]:
+    request_type = route.method.input_type
+    path_fields = [".".join(v.field_path) for v in route.template.variables]
+    parameters = [_path_parameter(route, name, schemas) for name in path_fields]
+    for index, segment in enumerate(route.template.segments):
+        if segment in ("*", "**"):
+            parameters.append(
+                {
+                    "name": f"_segment{index}",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string"},
+                }
+            )
+    if route.body != "*":
+        excluded = {*path_fields, *([route.body] if route.body else [])}
+        parameters.extend(_query_parameters(request_type, "", excluded, schemas, 0, ()))
+    if route.idempotency_key:
+        parameters.append(
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "description": "Retrying with the same key returns the first result.",
+                "schema": {"type": "string", "maxLength": 255},
+            }
+        )
+    operation: dict[str, Any] = {
+        "operationId": route.operation_id,
+        "tags": [route.method.containing_service.name],
+        "summary": f"{route.method.containing_service.name}.{route.method.name}",
+        "parameters": parameters,
+        "responses": _responses(route, schemas),
+        "security": [] if route.access.public else [{"bearerAuth": []}],
+    }
+    body = _request_body(route, path_fields, schemas)
+    if body is not None:
+        operation["requestBody"] = body
+    return operation
+
+
+def _path_parameter(route: Route, name: str, schemas: _Schemas) -> dict[str, Any]:
+    chain = resolve_path(route.method.input_type, name)
+    assert chain is not None
+    schema, _ = _with_rules(chain[-1], schemas.field(chain[-1]))
+    variable = next(v for v in route.template.variables if ".".join(v.field_path) == name)
+    if variable.segments != ("*",):
+        schema["pattern"] = (
+            "^"
+            + "/".join("[^/]+" if s == "*" else ".+" if s == "**" else s for s in variable.segments)
+            + "$"
+        )
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+def _query_parameters(
+    message: Descriptor,
+    prefix: str,
+    excluded: set[str],
+    schemas: _Schemas,
+    depth: int,
+    seen: tuple[str, ...],
+) -> Iterable[dict[str, Any]]:
+    for field in message.fields:
+        proto_path = f"{prefix}{field.name}"
+        if proto_path in excluded:
+            continue
+        full = message_name(field)
+        if is_map(field) or full in _NOT_IN_QUERY:
+            continue
+        if full is not None and full not in _QUERY_LEAF_TYPES:
+            nested = field.message_type
+            if is_repeated(field) or depth >= _MAX_QUERY_DEPTH or full in seen or nested is None:
+                continue
+            yield from _query_parameters(
+                nested, proto_path + ".", excluded, schemas, depth + 1, (*seen, full)
+            )
+            continue
+        parameter: dict[str, Any] = {
+            "name": _json_name_path(prefix, field),
+            "in": "query",
+            "required": False,
+            "schema": schemas.field(field),
+        }
+        if is_repeated(field):
+            parameter.update(style="form", explode=True)
+        yield parameter
+
+
+def _json_name_path(prefix: str, field: FieldDescriptor) -> str:
+    # Query parameter names use JSON names at every level (proto names are accepted too).
+    parts = [_camel(part) for part in prefix.rstrip(".").split(".")] if prefix else []
+    return ".".join([*parts, field.json_name])
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(word[:1].upper() + word[1:] for word in rest)
+
+
+def _request_body(route: Route, path_fields: list[str], schemas: _Schemas) -> dict[str, Any] | None:
+    if not route.body:
+        return None
+    request_type = route.method.input_type
+    if route.body == "*":
+        schema = schemas.message(request_type)
+        bound = {p.split(".")[0] for p in path_fields if "." not in p}
+        if bound:
+            # Path-bound fields come from the path: they are not part of the body schema.
+            base = schemas.defined[request_type.full_name]
+            properties = {
+                k: v
+                for k, v in base.get("properties", {}).items()
+                if k not in {request_type.fields_by_name[b].json_name for b in bound}
+            }
+            schema = {"type": "object", "properties": properties, "additionalProperties": False}
+            required = [r for r in base.get("required", []) if r in properties]
+            if required:
+                schema["required"] = required
+    else:
+        schema = schemas.field(request_type.fields_by_name[route.body])
+    return {"required": False, "content": {"application/json": {"schema": schema}}}
+
+
+def _responses(route: Route, schemas: _Schemas) -> dict[str, Any]:
+    error = {"$ref": "#/components/responses/Error"}
+    status = str(route.success_status)
+    success: dict[str, Any] = {"description": "Success"}
+    if route.success_status != 204:
+        response_type = route.method.output_type
+        schema = (
+            schemas.field(response_type.fields_by_name[route.response_body])
+            if route.response_body
+            else schemas.message(response_type)
+        )
+        success["content"] = {"application/json": {"schema": schema}}
+    responses: dict[str, Any] = {status: success, "400": error, "429": error}
+    if not route.access.public:
+        responses["401"] = error
+        responses["403"] = error
+    responses["default"] = error
+    return responses
+
+
+class _Schemas:
+    """Component schemas by full message name, built on first reference."""
+
+    def __init__(self) -> None:
+        self.defined: dict[str, Schema] = {}
+
+    def message(self, descriptor: Descriptor) -> Schema:
+        name = descriptor.full_name
+        if name in _WELL_KNOWN:
+            return dict(_WELL_KNOWN[name])
+        if name not in self.defined:
+            self.defined[name] = {}  # placeholder: recursive messages refer to themselves
+            self.defined[name] = self._object(descriptor)
+        return {"$ref": f"#/components/schemas/{name}"}
+
+    def _object(self, descriptor: Descriptor) -> Schema:
+        properties: dict[str, Schema] = {}
+        required: list[str] = []
+        for field in descriptor.fields:
+            field_schema, field_required = _with_rules(field, self.field(field))
+            properties[field.json_name] = field_schema
+            if field_required:
+                required.append(field.json_name)
+        schema: Schema = {"type": "object", "properties": properties, "additionalProperties": False}
+        if required:
+            schema["required"] = required
+        return schema
+
+    def field(self, field: FieldDescriptor) -> Schema:
+        if is_map(field):
+            entry = field.message_type
+            assert entry is not None
+            return {
+                "type": "object",
+                "additionalProperties": self._single(entry.fields_by_name["value"]),
+            }
+        single = self._single(field)
+        return {"type": "array", "items": single} if is_repeated(field) else single
+
+    def _single(self, field: FieldDescriptor) -> Schema:
+        if field.type == FieldDescriptor.TYPE_ENUM:
+            assert field.enum_type is not None
+            return _enum(field.enum_type)
+        if message_name(field) is not None:
+            assert field.message_type is not None
+            return self.message(field.message_type)
+        return dict(_SCALARS[field.type])
+
+
+def _enum(enum: EnumDescriptor) -> Schema:
+    return {"type": "string", "enum": [value.name for value in enum.values]}
+
+
+# --- buf.validate rules -> JSON Schema keywords -------------------------------------------
+
+_STRING_KEYWORDS: Final = {"min_len": "minLength", "max_len": "maxLength", "pattern": "pattern"}
+_STRING_FORMATS: Final = {
+    "email": "email",
+    "uuid": "uuid",
+    "uri": "uri",
+    "hostname": "hostname",
+    "ipv4": "ipv4",
+    "ipv6": "ipv6",
+}
+_NUMBER_KEYWORDS: Final = {
+    "gt": "exclusiveMinimum",
+    "gte": "minimum",
+    "lt": "exclusiveMaximum",
+    "lte": "maximum",
+}
+_REPEATED_KEYWORDS: Final = {
+    "min_items": "minItems",
+    "max_items": "maxItems",
+    "unique": "uniqueItems",
+}
+_MAP_KEYWORDS: Final = {"min_pairs": "minProperties", "max_pairs": "maxProperties"}
+
+
+def _with_rules(field: FieldDescriptor, schema: Schema) -> tuple[Schema, bool]:
+    """The field's schema with its `buf.validate.field` rules applied, and whether the
+    rules make it required."""
+    rules = _field_rules(field)
+    if rules is None:
+        return schema, False
+    schema = dict(schema)
+    required = bool(getattr(rules, "required", False))
+    kind = rules.WhichOneof("type")
+    if kind is None:
+        return schema, required
+    sub = getattr(rules, kind)
+    if kind == "repeated":
+        _apply(schema, sub, _REPEATED_KEYWORDS)
+        if sub.HasField("items") and "items" in schema:
+            inner_kind = sub.items.WhichOneof("type")
+            if inner_kind is not None:
+                schema["items"] = _apply_scalar(
+                    dict(schema["items"]), inner_kind, getattr(sub.items, inner_kind)
+                )
+        return schema, required
+    if kind == "map":
+        _apply(schema, sub, _MAP_KEYWORDS)
+        return schema, required
+    if kind == "enum":
+        return _enum_rules(field, schema, sub), required
+    if "$ref" in schema:
+        schema = {"allOf": [schema]}
+    return _apply_scalar(schema, kind, sub), required
+
+
+def _enum_rules(field: FieldDescriptor, schema: Schema, rules: Any) -> Schema:
+    allowed = {int(n) for n in getattr(rules, "in", ())}
+    denied = {int(n) for n in getattr(rules, "not_in", ())}
+    enum = field.enum_type
+    if enum is None or "enum" not in schema or not (allowed or denied):
+        return schema
+    schema["enum"] = [
+        v.name
+        for v in enum.values
+        if (not allowed or v.number in allowed) and v.number not in denied
+    ]
+    return schema
+
+
+def _apply_scalar(schema: Schema, kind: str, rules: Any) -> Schema:
+    if kind == "string":
+        _apply(schema, rules, _STRING_KEYWORDS)
+        if _has(rules, "len"):
+            schema["minLength"] = schema["maxLength"] = int(rules.len)
+        for rule, fmt in _STRING_FORMATS.items():
+            if _has(rules, rule) and getattr(rules, rule):
+                schema["format"] = fmt
+        if list(getattr(rules, "in", ())):
+            schema["enum"] = list(getattr(rules, "in"))
+        if _has(rules, "const"):
+            schema["const"] = rules.const
+    elif kind in (
+        "int32",
+        "int64",
+        "uint32",
+        "uint64",
+        "sint32",
+        "sint64",
+        "fixed32",
+        "fixed64",
+        "sfixed32",
+        "sfixed64",
+        "double",
+        "float",
+    ):
+        _apply(schema, rules, _NUMBER_KEYWORDS)
+        if list(getattr(rules, "in", ())):
+            schema["enum"] = list(getattr(rules, "in"))
+        if _has(rules, "const"):
+            schema["const"] = rules.const
+    return schema
+
+
+def _apply(schema: Schema, rules: Any, keywords: dict[str, str]) -> None:
+    for rule, keyword in keywords.items():
+        if _has(rules, rule):
+            value = getattr(rules, rule)
+            schema[keyword] = value if isinstance(value, (bool, str)) else _number(value)
+
+
+def _number(value: Any) -> int | float:
+    return (
+        int(value) if float(value).is_integer() and not isinstance(value, float) else float(value)
+    )
+
+
+def _has(message: Any, name: str) -> bool:
+    try:
+        return bool(message.HasField(name))
+    except ValueError:
+        return False
+
+
+def _field_rules(field: FieldDescriptor) -> Any:
+    options: Any = field.GetOptions()
+    extension = _rules_extension(field)
+    if extension is None or not options.HasExtension(extension):
+        return None
+    return options.Extensions[extension]
+
+
+def _rules_extension(field: FieldDescriptor) -> FieldDescriptor | None:
+    containing = field.containing_type
+    if containing is None:
+        return None
+    try:
+        return containing.file.pool.FindExtensionByName("buf.validate.field")
+    except KeyError:
+        return None

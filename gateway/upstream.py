@@ -1,0 +1,105 @@
+"""Calls to the services: one reused channel per service, one multicallable per method."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol
+
+from google.protobuf import message_factory
+from google.protobuf.message import Message
+from grpc import aio
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from gateway.transcoding.routes import Route
+from mesh.clients import CallAs, ChannelFactory
+
+__all__ = ["Upstream", "Upstreams", "short_service_name"]
+
+
+class Upstream(Protocol):
+    """What the request pipeline needs from the services (faked in unit tests)."""
+
+    async def call(
+        self, route: Route, request: Message, *, timeout: float, metadata: Sequence[tuple[str, str]]
+    ) -> Message: ...
+
+    async def ready(
+        self, service_full_names: Iterable[str], timeout: float = 2.0
+    ) -> dict[str, bool]: ...
+
+    async def close(self) -> None: ...
+
+
+def short_service_name(full_name: str) -> str:
+    """`shop.catalog.v1.CatalogService` -> `catalog` (the key of `<NAME>_SERVICE_ADDR`)."""
+    parts = full_name.split(".")
+    return parts[1] if parts[0] == "shop" and len(parts) > 2 else parts[0]
+
+
+class Upstreams:
+    def __init__(
+        self,
+        channels: ChannelFactory,
+        service_key: Callable[[str], str] = short_service_name,
+    ) -> None:
+        self._channels = channels
+        self._service_key = service_key
+        self._callables: dict[str, aio.UnaryUnaryMultiCallable[Any, Any]] = {}
+
+    def _channel(self, service_full_name: str) -> aio.Channel:
+        # The gateway sets the caller's token itself: the channel adds none of its own.
+        return self._channels.channel(
+            self._service_key(service_full_name), call_as=CallAs.ANONYMOUS
+        )
+
+    def _callable(self, route: Route) -> aio.UnaryUnaryMultiCallable[Any, Any]:
+        found = self._callables.get(route.grpc_path)
+        if found is None:
+            response_type = message_factory.GetMessageClass(route.method.output_type)
+            found = self._channel(route.service_name).unary_unary(
+                route.grpc_path,
+                request_serializer=_serialize,
+                response_deserializer=response_type.FromString,
+            )
+            self._callables[route.grpc_path] = found
+        return found
+
+    async def call(
+        self,
+        route: Route,
+        request: Message,
+        *,
+        timeout: float,
+        metadata: Sequence[tuple[str, str]],
+    ) -> Message:
+        """Raises `aio.AioRpcError` with the service's status."""
+        response: Message = await self._callable(route)(
+            request, timeout=timeout, metadata=aio.Metadata(*metadata)
+        )
+        return response
+
+    async def ready(
+        self, service_full_names: Iterable[str], timeout: float = 2.0
+    ) -> dict[str, bool]:
+        """Health SERVING by service name (full names; no addresses, they stay internal)."""
+        names = sorted(set(service_full_names))
+        results = await asyncio.gather(*(self._serving(n, timeout) for n in names))
+        return dict(zip(names, results, strict=True))
+
+    async def _serving(self, service: str, timeout: float) -> bool:
+        stub: Any = health_pb2_grpc.HealthStub(self._channel(service))
+        try:
+            answer = await stub.Check(
+                health_pb2.HealthCheckRequest(service=service), timeout=timeout
+            )
+        except aio.AioRpcError:
+            return False
+        return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
+
+    async def close(self) -> None:
+        await self._channels.close()
+
+
+def _serialize(message: Message) -> bytes:
+    return message.SerializeToString()
