@@ -1,0 +1,87 @@
+"""In-memory cart store and catalog with the contracts of the real adapters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from mesh.errors import NotFoundError
+from services.cart import domain
+from services.cart.adapters.repository import CartStore, OutboxEntry, PendingEvent, ProductCatalog
+from services.cart.domain import CartLine, ProductInfo, StoredCart
+
+
+class FakeCartStore(CartStore):
+    def __init__(self) -> None:
+        self.carts: dict[str, dict[str, CartLine]] = {}
+        self.outbox: list[OutboxEntry] = []
+        self.version = 0
+
+    async def get(self, user_id: str) -> StoredCart:
+        return StoredCart(user_id, tuple(self.carts.get(user_id, {}).values()), None, None)
+
+    async def add(
+        self, user_id: str, line: CartLine, *, inventory: int, event: PendingEvent
+    ) -> int:
+        cart = self.carts.setdefault(user_id, {})
+        current = cart[line.product_id].quantity if line.product_id in cart else 0
+        wanted = current + line.quantity
+        if wanted > domain.MAX_QUANTITY:
+            raise domain.line_limit_exceeded(line.product_id, current)
+        if wanted > inventory:
+            raise domain.insufficient_stock(line.product_id, inventory)
+        if not current and len(cart) >= domain.MAX_LINES:
+            raise domain.cart_full(line.product_id)
+        cart[line.product_id] = CartLine(line.product_id, wanted, line.name, line.unit_price)
+        self._record(event, line.quantity)
+        return wanted
+
+    async def set_quantity(
+        self,
+        user_id: str,
+        line: CartLine,
+        *,
+        inventory: int,
+        added: PendingEvent,
+        removed: PendingEvent,
+    ) -> None:
+        cart = self.carts.get(user_id, {})
+        if line.product_id not in cart:
+            raise NotFoundError("no such line")
+        current = cart[line.product_id].quantity
+        if line.quantity > current and line.quantity > inventory:
+            raise domain.insufficient_stock(line.product_id, inventory)
+        cart[line.product_id] = line
+        if line.quantity != current:
+            grew = line.quantity > current
+            self._record(added if grew else removed, abs(line.quantity - current))
+
+    async def remove(self, user_id: str, product_id: str, *, event: PendingEvent) -> bool:
+        line = self.carts.get(user_id, {}).pop(product_id, None)
+        if line is None:
+            return False
+        self._record(event, line.quantity)
+        return True
+
+    async def clear(self, user_id: str) -> None:
+        self.carts.pop(user_id, None)
+
+    async def pending_events(self, limit: int) -> list[OutboxEntry]:
+        return self.outbox[:limit]
+
+    async def confirm_published(self, entry_ids: Sequence[str]) -> None:
+        self.outbox = [entry for entry in self.outbox if entry.entry_id not in entry_ids]
+
+    def _record(self, event: PendingEvent, quantity: int) -> None:
+        self.version += 1
+        self.outbox.append(OutboxEntry(str(self.version), event.payload, self.version, quantity))
+
+
+class FakeCatalog(ProductCatalog):
+    def __init__(self, *products: ProductInfo) -> None:
+        self.products = {product.id: product for product in products}
+
+    async def get(self, product_id: str) -> ProductInfo | None:
+        return self.products.get(product_id)
+
+    async def get_many(self, product_ids: Sequence[str]) -> dict[str, ProductInfo]:
+        return {pid: self.products[pid] for pid in product_ids if pid in self.products}

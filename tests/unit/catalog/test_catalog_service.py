@@ -1,0 +1,134 @@
+import itertools
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from catalog_fakes import FakeCatalogStore
+
+from mesh.errors import FailedPreconditionError, NotFoundError
+from services.catalog.domain.changes import ChangeKind
+from services.catalog.domain.model import ProductDraft
+from services.catalog.domain.money import Money
+from services.catalog.domain.reservations import StockLine
+from services.catalog.service import CatalogService
+
+
+def make_service() -> tuple[CatalogService, FakeCatalogStore]:
+    store = FakeCatalogStore()
+    ticks = itertools.count()
+    ids = itertools.count(1)
+    service = CatalogService(
+        store,
+        clock=lambda: datetime(2026, 1, 1, tzinfo=UTC) + timedelta(milliseconds=next(ticks)),
+        ids=lambda: f"p{next(ids):03d}",
+    )
+    return service, store
+
+
+def draft(inventory: int = 10, category: str = "kitchen") -> ProductDraft:
+    return ProductDraft(
+        name="Mug", price=Money(1299, "USD"), category=category, inventory=inventory
+    )
+
+
+async def test_reserve_is_all_or_nothing() -> None:
+    service, store = make_service()
+    mug = await service.create_product(draft(inventory=5))
+    cup = await service.create_product(draft(inventory=1))
+    with pytest.raises(FailedPreconditionError) as error:
+        await service.reserve_stock("o1", [StockLine(mug.id, 2), StockLine(cup.id, 2)])
+    assert error.value.reason == "INSUFFICIENT_STOCK"
+    assert error.value.violations[0].subject == f"products/{cup.id}"
+    assert (await service.get_product(mug.id)).inventory == 5
+    assert (await service.get_product(cup.id)).inventory == 1
+
+
+async def test_reserve_is_idempotent_per_order() -> None:
+    service, _ = make_service()
+    mug = await service.create_product(draft(inventory=5))
+    first = await service.reserve_stock("o1", [StockLine(mug.id, 2)])
+    again = await service.reserve_stock("o1", [StockLine(mug.id, 2)])
+    assert first == again
+    assert first[0].remaining_inventory == 3
+    assert (await service.get_product(mug.id)).inventory == 3
+
+
+async def test_an_order_id_cannot_reserve_other_items() -> None:
+    service, _ = make_service()
+    mug = await service.create_product(draft())
+    await service.reserve_stock("o1", [StockLine(mug.id, 2)])
+    with pytest.raises(FailedPreconditionError) as error:
+        await service.reserve_stock("o1", [StockLine(mug.id, 3)])
+    assert error.value.reason == "ORDER_ID_REUSED"
+
+
+async def test_release_puts_stock_back_once() -> None:
+    service, _ = make_service()
+    mug = await service.create_product(draft(inventory=5))
+    await service.reserve_stock("o1", [StockLine(mug.id, 2)])
+    assert await service.release_stock("o1") is True
+    assert await service.release_stock("o1") is False
+    assert (await service.get_product(mug.id)).inventory == 5
+    with pytest.raises(FailedPreconditionError) as error:
+        await service.reserve_stock("o1", [StockLine(mug.id, 2)])
+    assert error.value.reason == "RESERVATION_RELEASED"
+
+
+async def test_releasing_an_unknown_order_blocks_a_late_reserve() -> None:
+    service, _ = make_service()
+    mug = await service.create_product(draft(inventory=5))
+    assert await service.release_stock("o1") is False
+    with pytest.raises(FailedPreconditionError):
+        await service.reserve_stock("o1", [StockLine(mug.id, 1)])
+    assert (await service.get_product(mug.id)).inventory == 5
+
+
+async def test_reserving_a_missing_product_fails_cleanly() -> None:
+    service, _ = make_service()
+    with pytest.raises(FailedPreconditionError) as error:
+        await service.reserve_stock("o1", [StockLine("nope", 1)])
+    assert error.value.reason == "PRODUCT_NOT_FOUND"
+
+
+async def test_every_change_is_recorded_with_the_products_version() -> None:
+    service, store = make_service()
+    mug = await service.create_product(draft(inventory=5))
+    await service.update_product(mug.id, ProductDraft(name="Cup"), frozenset({"name"}), 0)
+    await service.update_product(mug.id, ProductDraft(inventory=7), frozenset({"inventory"}), 0)
+    await service.reserve_stock("o1", [StockLine(mug.id, 2)])
+    await service.release_stock("o1")
+    await service.delete_product(mug.id)
+    assert [(c.kind, c.version) for c in store.changes] == [
+        (ChangeKind.CREATED, 1),
+        (ChangeKind.UPDATED, 2),
+        (ChangeKind.STOCK_ADJUSTED, 3),
+        (ChangeKind.STOCK_RESERVED, 4),
+        (ChangeKind.STOCK_RELEASED, 5),
+        (ChangeKind.DELETED, 6),
+    ]
+    assert store.changes[2].inventory_delta == 2
+    with pytest.raises(NotFoundError):
+        await service.get_product(mug.id)
+
+
+async def test_pages_do_not_shift_when_products_are_added() -> None:
+    service, _ = make_service()
+    created = [await service.create_product(draft()) for _ in range(5)]
+    first = await service.list_products("kitchen", 2, "")
+    await service.create_product(draft())
+    rest = []
+    token = first.next_page_token
+    while token:
+        page = await service.list_products("kitchen", 2, token)
+        rest.extend(page.products)
+        token = page.next_page_token
+    seen = [p.id for p in first.products + rest]
+    assert seen[:5] == [p.id for p in created]
+    assert len(seen) == len(set(seen)) == 6
+
+
+async def test_batch_get_lists_missing_ids_in_request_order() -> None:
+    service, _ = make_service()
+    mug = await service.create_product(draft())
+    found, missing = await service.batch_get(["x", mug.id, "y"])
+    assert [p.id for p in found] == [mug.id]
+    assert missing == ["x", "y"]
