@@ -13,6 +13,7 @@ import importlib.util
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -31,6 +32,10 @@ STAMP = f"{PROTOVALIDATE_MODULE}@{PROTOVALIDATE_VERSION}"
 GENERATED_PACKAGES = ("shop", "buf")
 PACKAGE_DOCSTRING = (
     '"""Generated protobuf and gRPC code for the shopmesh contracts (produced by `make gen`)."""\n'
+)
+
+ASYNC_ALIAS_HEADER = (
+    "# Added by tools/gen_proto.py: the grpc.aio stub type of the .pyi, at run time.\n"
 )
 
 log = logging.getLogger("gen_proto")
@@ -124,6 +129,22 @@ def _add_package_markers(gen_dir: Path) -> None:
                 marker.write_text(PACKAGE_DOCSTRING)
 
 
+def _add_async_stub_aliases(gen_dir: Path) -> None:
+    """Make `<Service>AsyncStub` importable at run time, not only in the .pyi stubs.
+
+    mypy-protobuf types a stub built on a grpc.aio channel as `<Service>AsyncStub`, a name
+    that grpcio's generated module lacks; the alias lets service code annotate injected
+    clients with it without `if TYPE_CHECKING` blocks.
+    """
+    for module in sorted(gen_dir.rglob("*_pb2_grpc.py")):
+        source = module.read_text()
+        stubs = re.findall(r"^class (\w+)Stub\b", source, flags=re.MULTILINE)
+        if not stubs:
+            continue
+        aliases = "".join(f"{name}AsyncStub = {name}Stub\n" for name in stubs)
+        module.write_text(f"{source}\n\n{ASYNC_ALIAS_HEADER}{aliases}")
+
+
 def generate(output_root: Path = ROOT) -> Path:
     """Run `buf generate` so that the code lands in `output_root`/gen; return that directory."""
     prepare_deps()
@@ -137,6 +158,7 @@ def generate(output_root: Path = ROOT) -> Path:
         raise GenerationError(f"buf generate failed:\n{result.stdout}{result.stderr}")
     gen_dir = output_root / GEN_DIR_NAME
     _add_package_markers(gen_dir)
+    _add_async_stub_aliases(gen_dir)
     return gen_dir
 
 

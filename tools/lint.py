@@ -39,7 +39,6 @@ from tools.gen_proto import (  # noqa: E402
 PROTO_DIR = "proto"
 BUF_CONFIG = "buf.yaml"
 DEFAULT_AGAINST_REFS = ("main", "origin/main")
-PYTHON_PATHS = ("mesh", "services", "gateway", "tools", "tests")
 
 log = logging.getLogger("lint")
 
@@ -124,8 +123,12 @@ def buf_breaking() -> Outcome:
     return Outcome(outcome.ok, f"against {ref}")
 
 
-def existing_python_paths() -> list[str]:
-    return [path for path in PYTHON_PATHS if (ROOT / path).exists()]
+PACKAGE_PATHS = ("mesh", "services", "gateway", "tools")
+TESTS_DIR = "tests"
+
+
+def existing(paths: Sequence[str]) -> list[str]:
+    return [path for path in paths if (ROOT / path).exists()]
 
 
 def ruff() -> Outcome:
@@ -133,19 +136,37 @@ def ruff() -> Outcome:
     return run([sys.executable, "-m", "ruff", "check", "."])
 
 
-def mypy() -> Outcome:
-    # Explicit package bases: test folders have no __init__.py and repeat basenames such as
-    # conftest.py; module names then come from the path (tests.unit.cart.conftest).
-    return run(
-        [
-            sys.executable,
-            "-m",
-            "mypy",
-            "--strict",
-            "--explicit-package-bases",
-            *existing_python_paths(),
-        ]
+def test_directories() -> list[Path]:
+    """Every folder under tests/ holding Python files, as pytest imports them."""
+    tests = ROOT / TESTS_DIR
+    if not tests.is_dir():
+        return []
+    folders = {p.parent for p in tests.rglob("*.py") if "__pycache__" not in p.parts}
+    return sorted(folders)
+
+
+def mypy_tests(folder: Path) -> Outcome:
+    """mypy on one test folder, with the folder on the module path.
+
+    pytest (prepend import mode) puts each test folder on sys.path, so tests import helper
+    modules by basename and several folders have a conftest.py: one mypy run per folder
+    resolves those imports the same way and never sees two modules with one name.
+    """
+    files = sorted(str(p.relative_to(ROOT)) for p in folder.glob("*.py"))
+    log.info("$ MYPYPATH=%s mypy --strict %s", folder.relative_to(ROOT), " ".join(files))
+    env = tool_env()
+    env["MYPYPATH"] = os.pathsep.join([str(folder), str(ROOT / "gen")])
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", *files], cwd=ROOT, env=env, check=False
     )
+    return Outcome(result.returncode == 0)
+
+
+def mypy() -> Outcome:
+    outcomes = [run([sys.executable, "-m", "mypy", "--strict", *existing(PACKAGE_PATHS)])]
+    outcomes += [mypy_tests(folder) for folder in test_directories()]
+    failed = sum(not outcome.ok for outcome in outcomes)
+    return Outcome(failed == 0, f"{failed} of {len(outcomes)} runs failed" if failed else "")
 
 
 CHECKS: tuple[tuple[str, Callable[[], Outcome]], ...] = (

@@ -193,3 +193,7 @@ class AnalyticsService:
             timeout,
             metadata,
             _registered_method=True)
+
+
+# Added by tools/gen_proto.py: the grpc.aio stub type of the .pyi, at run time.
+AnalyticsServiceAsyncStub = AnalyticsServiceStub

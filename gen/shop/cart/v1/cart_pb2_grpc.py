@@ -284,3 +284,7 @@ class CartService:
             timeout,
             metadata,
             _registered_method=True)
+
+
+# Added by tools/gen_proto.py: the grpc.aio stub type of the .pyi, at run time.
+CartServiceAsyncStub = CartServiceStub

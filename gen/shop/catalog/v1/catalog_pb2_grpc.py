@@ -463,3 +463,7 @@ class CatalogService:
             timeout,
             metadata,
             _registered_method=True)
+
+
+# Added by tools/gen_proto.py: the grpc.aio stub type of the .pyi, at run time.
+CatalogServiceAsyncStub = CatalogServiceStub

@@ -239,3 +239,7 @@ class NotificationService:
             timeout,
             metadata,
             _registered_method=True)
+
+
+# Added by tools/gen_proto.py: the grpc.aio stub type of the .pyi, at run time.
+NotificationServiceAsyncStub = NotificationServiceStub

@@ -299,3 +299,7 @@ class OrderService:
             timeout,
             metadata,
             _registered_method=True)
+
+
+# Added by tools/gen_proto.py: the grpc.aio stub type of the .pyi, at run time.
+OrderServiceAsyncStub = OrderServiceStub

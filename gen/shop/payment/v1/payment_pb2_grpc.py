@@ -197,3 +197,7 @@ class PaymentService:
             timeout,
             metadata,
             _registered_method=True)
+
+
+# Added by tools/gen_proto.py: the grpc.aio stub type of the .pyi, at run time.
+PaymentServiceAsyncStub = PaymentServiceStub

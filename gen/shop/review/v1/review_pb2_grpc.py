@@ -237,3 +237,7 @@ class ReviewService:
             timeout,
             metadata,
             _registered_method=True)
+
+
+# Added by tools/gen_proto.py: the grpc.aio stub type of the .pyi, at run time.
+ReviewServiceAsyncStub = ReviewServiceStub

@@ -148,3 +148,7 @@ class SearchService:
             timeout,
             metadata,
             _registered_method=True)
+
+
+# Added by tools/gen_proto.py: the grpc.aio stub type of the .pyi, at run time.
+SearchServiceAsyncStub = SearchServiceStub
