@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+import importlib
 from pathlib import Path
 from typing import Final
 
-import swagger_ui_bundle
 
 __all__ = ["DocsSite"]
 
@@ -49,7 +49,7 @@ class DocsSite:
     """Files by request path, read once at start."""
 
     def __init__(self, assets_dir: Path | None = None) -> None:
-        directory = Path(str(assets_dir or swagger_ui_bundle.swagger_ui_path))
+        directory = assets_dir or _bundled_assets()
         self._files: dict[str, tuple[bytes, str]] = {
             "/docs": (_INDEX, "text/html; charset=utf-8"),
             "/docs/": (_INDEX, "text/html; charset=utf-8"),
@@ -60,3 +60,9 @@ class DocsSite:
 
     def get(self, path: str) -> tuple[bytes, str] | None:
         return self._files.get(path)
+
+
+def _bundled_assets() -> Path:
+    # swagger-ui-bundle-v2 ships Swagger UI's dist files; its module has no type hints.
+    bundle = importlib.import_module("swagger_ui_bundle")
+    return Path(str(bundle.swagger_ui_path))
