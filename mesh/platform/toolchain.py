@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -18,6 +20,18 @@ COMPLETE_MARKER: Final = ".complete"
 
 class ToolchainMissing(RuntimeError):
     """A build tool the platform needs is not installed; the message says what to install."""
+
+
+@contextmanager
+def cache_lock(target: Path) -> Iterator[None]:
+    """Serialise provisioning of one cache entry between processes (test runs, `shop up`)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with (target.parent / f".{target.name}.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def require_tool(binary: str, install_hint: str) -> str:
@@ -54,6 +68,13 @@ def fetch_maven(
     target: Path, artifacts: Sequence[MavenArtifact], progress: Progress, what: str
 ) -> Path:
     """Resolve artifacts and their runtime dependencies into `target`/lib (once; cached)."""
+    with cache_lock(target):
+        return _fetch_maven(target, artifacts, progress, what)
+
+
+def _fetch_maven(
+    target: Path, artifacts: Sequence[MavenArtifact], progress: Progress, what: str
+) -> Path:
     lib = target / "lib"
     if (target / COMPLETE_MARKER).exists():
         return lib
@@ -94,6 +115,13 @@ def build_go(source: Path, target_root: Path, binary: str, progress: Progress) -
     output = target_root / digest.hexdigest()[:16] / binary
     if output.exists():
         return output
+    with cache_lock(output.parent):
+        if not output.exists():
+            _build_go(source, output, binary, progress)
+    return output
+
+
+def _build_go(source: Path, output: Path, binary: str, progress: Progress) -> None:
     go = require_tool("go", "install Go 1.24 or newer (https://go.dev/doc/install)")
     output.parent.mkdir(parents=True, exist_ok=True)
     progress(f"{binary}: building with go (first start only; takes a few minutes)")
@@ -106,7 +134,6 @@ def build_go(source: Path, target_root: Path, binary: str, progress: Progress) -
         env={**os.environ, "GOFLAGS": "-mod=readonly"},
     )
     partial.rename(output)
-    return output
 
 
 def _stream(

@@ -12,10 +12,10 @@ from typing import Final
 
 from mesh.platform.osuser import hand_over, make_readable
 from mesh.platform.stores.base import StoreContext, remove_tree
-from mesh.platform.toolchain import MavenArtifact, fetch_maven, java_home
+from mesh.platform.toolchain import MavenArtifact, cache_lock, fetch_maven, java_home
 
 # The Python client (elasticsearch 8.19) requires a server of the same major version.
-ES_VERSION: Final = "8.19.3"
+ES_VERSION: Final = "8.19.9"
 ES_ARTIFACT: Final = MavenArtifact(
     "org.elasticsearch.distribution.integ-test-zip", "elasticsearch", ES_VERSION, "zip"
 )
@@ -48,6 +48,10 @@ class ElasticsearchStore:
         return f"http://{HOST}:{self._port}"
 
     def _home(self) -> Path:
+        with cache_lock(self._cache / "home"):
+            return self._unpacked_home()
+
+    def _unpacked_home(self) -> Path:
         home = self._cache / "home"
         if (home / "bin" / "elasticsearch").exists():
             return home

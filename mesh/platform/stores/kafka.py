@@ -12,7 +12,7 @@ from mesh.platform.stores.base import StoreContext, remove_tree
 from mesh.platform.toolchain import MavenArtifact, fetch_maven, java_home
 
 # aiokafka 0.14 speaks the older protocol versions that Kafka 4 removed: stay on 3.9.
-KAFKA_VERSION: Final = "3.9.1"
+KAFKA_VERSION: Final = "3.9.2"
 KAFKA_ARTIFACTS: Final = (
     MavenArtifact("org.apache.kafka", "kafka_2.13", KAFKA_VERSION),
     # Kafka logs through slf4j but brings no backend; this one writes to stderr.
