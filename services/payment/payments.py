@@ -111,8 +111,15 @@ class Payments:
         # finds the settled payment instead of a half-done one.
         task = asyncio.get_running_loop().create_task(work)
         self._in_flight.add(task)
-        task.add_done_callback(self._in_flight.discard)
+        task.add_done_callback(self._finished)
         return await asyncio.shield(task)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._in_flight.discard(task)
+        # Read the outcome so a failure nobody waited for is not reported as unretrieved;
+        # the caller who was still waiting has already received it.
+        if not task.cancelled():
+            task.exception()
 
     async def _charge_once(self, request: ChargeRequest) -> Payment:
         now = self._clock()
