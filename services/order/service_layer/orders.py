@@ -145,11 +145,21 @@ class Orders:
         # cancel it halfway; the order is then finished here and read back with GetOrder.
         task = asyncio.create_task(self._run_detached(order_id), name=f"checkout-{order_id}")
         self._running.add(task)
-        task.add_done_callback(self._running.discard)
+        task.add_done_callback(self._forget)
         order = await asyncio.shield(task)
         if order is None:
             raise LookupError(f"saga lock for order {order_id} was not granted")
         return order
+
+    def _forget(self, task: asyncio.Task[Order | None]) -> None:
+        self._running.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # Also seen by the request when it is still waiting; logged here for when it is not.
+            logger.warning(
+                "checkout %s stopped early; recovery resumes it: %r",
+                task.get_name(),
+                task.exception(),
+            )
 
     async def _run_detached(self, order_id: str) -> Order | None:
         # Downstream calls normally inherit the caller's deadline; the saga must not, or a

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
-from order_fakes import FakeCart, FakeCatalog, FakeClock, FakeOrderStore, FakePayment
 
 from mesh.auth.identity import Identity
 from mesh.errors import (
@@ -25,6 +24,8 @@ from services.order.service_layer.orders import Orders
 from services.order.service_layer.recovery import RecoveryPolicy, SagaRecovery
 from services.order.service_layer.saga import Checkpoint, FaultHook, SagaPolicy, SagaRunner
 from services.order.service_layer.store import OrderQuery
+
+from .order_fakes import FakeCart, FakeCatalog, FakeClock, FakeOrderStore, FakePayment
 
 ADDRESS = Address("Ada", "1 Main St", "", "Springfield", "", "12345", "US")
 POLICY = PricingPolicy(
