@@ -37,7 +37,9 @@ class User(_message.Message):
     it names the user in UpdateUser.
     """
     email: _builtins.str
-    """Email address, unique (case-insensitive). Used to sign in and to send notifications."""
+    """Email address, unique (case-insensitive). Used to sign in and to send notifications.
+    Empty in an UpdateUser request that leaves it out of the mask.
+    """
     display_name: _builtins.str
     """Name shown in the shop and in reviews."""
     @_builtins.property
