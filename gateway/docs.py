@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 import importlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
-
 
 __all__ = ["DocsSite"]
 

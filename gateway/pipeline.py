@@ -42,6 +42,10 @@ __all__ = ["EdgeLimits", "Pipeline", "RequestLog"]
 _IDEMPOTENCY_KEY: Final = re.compile(r"^[\x21-\x7e]{1,255}$")
 _JSON_TYPES: Final = re.compile(r"^application/([a-z0-9.+-]+\+)?json\s*(;.*)?$", re.IGNORECASE)
 _REALM: Final = 'Bearer realm="shopmesh"'
+# Headers passed on as metadata besides those the gateway sets itself; nothing else crosses
+# (cookies and hop-by-hop headers stay at the edge). x-test-group drives the mesh's A/B routing.
+_FORWARDED_HEADERS: Final = ("x-test-group",)
+_HEADER_TOKEN: Final = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 @dataclass(slots=True)
@@ -241,6 +245,10 @@ class Pipeline:
         log: RequestLog,
     ) -> Message:
         metadata = [("x-request-id", log.request_id), ("x-forwarded-for", log.client_ip)]
+        for header in _FORWARDED_HEADERS:
+            value = request.headers.get(header)
+            if value is not None and _HEADER_TOKEN.match(value):
+                metadata.append((header, value))
         if identity is not None:
             metadata.append(("authorization", f"Bearer {identity.token}"))
         if route.idempotency_key:

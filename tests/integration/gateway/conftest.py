@@ -11,17 +11,9 @@ import pytest
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-# Helper modules beside the tests are on sys.path for pytest, not for mypy's package bases.
-from gwserver import (  # type: ignore[import-not-found]
-    SERVICE,
-    ConformanceServer,
-    GatewayFactory,
-    Recorder,
-    Signer,
-    StaticKeys,
-    handlers,
-    load_conformance,
-)
+# The unit suite's helpers (test contract compiler, signing keys) are shared, not copied.
+from unit.gateway.gwfakes import Signer, StaticKeys
+from unit.gateway.gwsupport import load_conformance
 
 from gateway.app import GatewayApp
 from gateway.bootstrap import build_app
@@ -29,6 +21,8 @@ from gateway.edge.ratelimit import WindowCounter
 from gateway.settings import GatewaySettings
 from mesh.auth.jwt import JwksCache, JwtVerifier
 from mesh.settings import ClientSettings
+
+from .gwserver import SERVICE, ConformanceServer, GatewayFactory, Recorder, handlers
 
 
 @pytest.fixture(scope="session")

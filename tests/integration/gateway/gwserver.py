@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -18,12 +16,8 @@ from grpc import aio
 from grpc_health.v1 import health
 from grpc_status import rpc_status
 
-from gateway.app import GatewayApp
-
 # The unit suite's helpers (test contract compiler, signing keys) are shared, not copied.
-sys.path.insert(0, str(Path(__file__).parents[2] / "unit" / "gateway"))
-from gwfakes import Signer, StaticKeys  # type: ignore[import-not-found]  # noqa: E402, F401
-from gwsupport import load_conformance  # type: ignore[import-not-found]  # noqa: E402, F401
+from gateway.app import GatewayApp
 
 SERVICE = "gwtest.v1.ConformanceService"
 
@@ -71,7 +65,7 @@ def handlers(pb2: ModuleType, recorder: Recorder) -> grpc.GenericRpcHandler:
     behaviours = {"Fail": fail, "Delay": delay, "Cancel": empty}
     for name in ("GetThing", "Probe", "StaffOnly", "SignedIn", "Create", "Internal", "Hidden"):
         behaviours[name] = thing
-    handlers: dict[str, grpc.RpcMethodHandler] = {}
+    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
     for method in service.methods:
         implementation = behaviours.get(method.name, echo)
 

@@ -7,14 +7,11 @@ from typing import Any
 
 import grpc
 import pytest
-from gwserver import (  # type: ignore[import-not-found]
-    ConformanceServer,
-    GatewayFactory,
-    Signer,
-    http_client,
-)
+from unit.gateway.gwfakes import Signer
 
 from gateway.edge.ratelimit import RedisCounter
+
+from .gwserver import ConformanceServer, GatewayFactory, http_client
 
 pytestmark = pytest.mark.integration
 
@@ -176,6 +173,7 @@ async def test_metadata_reaches_the_service(
                 "idempotency-key": "key-1",
                 "authorization": f"Bearer {token}",
                 "cookie": "session=secret",
+                "x-test-group": "canary",
             },
         )
     assert response.status_code == 201
@@ -185,6 +183,7 @@ async def test_metadata_reaches_the_service(
     assert seen["idempotency-key"] == "key-1"
     assert seen["authorization"] == f"Bearer {token}"
     assert seen["x-forwarded-for"] == "192.0.2.44"
+    assert seen["x-test-group"] == "canary"
     assert "cookie" not in seen
 
 

@@ -6,8 +6,7 @@ from types import ModuleType
 
 import pytest
 
-# Helper modules beside the tests are on sys.path for pytest, not for mypy's package bases.
-from gwsupport import load_conformance  # type: ignore[import-not-found]
+from .gwsupport import load_conformance
 
 
 @pytest.fixture(scope="session")

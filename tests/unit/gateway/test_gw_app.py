@@ -15,15 +15,6 @@ import pytest
 from google.protobuf import any_pb2
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2, status_pb2
-
-# Helper modules beside the tests are on sys.path for pytest, not for mypy's package bases.
-from gwfakes import (  # type: ignore[import-not-found]
-    FakeUpstream,
-    Signer,
-    StaticKeys,
-    rpc_error,
-    unsigned_token,
-)
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -34,6 +25,14 @@ from gateway.edge.ratelimit import MemoryCounter
 from gateway.settings import GatewaySettings
 from gateway.transcoding.routes import Route
 from mesh.auth.jwt import JwksCache, JwtVerifier
+
+from .gwfakes import (
+    FakeUpstream,
+    Signer,
+    StaticKeys,
+    rpc_error,
+    unsigned_token,
+)
 
 CLIENT_IP = "203.0.113.7"
 
