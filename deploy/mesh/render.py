@@ -181,6 +181,7 @@ def secret_keys(policy: Policy, workload: Workload) -> list[tuple[str, str]]:
         keys.append(("SMTP_URL", "smtp-url"))
     if not workload.is_gateway:
         keys.append(("SERVICE_CLIENT_SECRET", "service-client-secret"))
+    keys += list(workload.spec.get("extra_secrets", {}).items())
     return keys
 
 
@@ -193,7 +194,8 @@ def _env(policy: Policy, workload: Workload) -> list[dict[str, Any]]:
             {"name": "GRPC_PORT", "value": str(workload.port)},
             {"name": "SERVICE_CLIENT_ID", "value": workload.name},
         ]
-    env.append({"name": "METRICS_PORT", "value": str(workload.metrics_port)})
+    metrics_env = "GATEWAY_METRICS_PORT" if workload.is_gateway else "METRICS_PORT"
+    env.append({"name": metrics_env, "value": str(workload.metrics_port)})
     env += [_secret_env(workload, name, key) for name, key in secret_keys(policy, workload)]
     if "jwt_key_secret" in workload.spec:
         env.append({"name": "JWT_KEY_DIR", "value": JWT_KEY_MOUNT})
@@ -230,7 +232,11 @@ def _pod_spec(policy: Policy, workload: Workload, version: str) -> dict[str, Any
     if "jwt_key_secret" in workload.spec:
         mounts.append({"name": "jwt-keys", "mountPath": JWT_KEY_MOUNT, "readOnly": True})
         volumes.append(
-            {"name": "jwt-keys", "secret": {"secretName": workload.spec["jwt_key_secret"]}}
+            # Group-readable only: the pod's fsGroup owns the files, nobody else reads them.
+            {
+                "name": "jwt-keys",
+                "secret": {"secretName": workload.spec["jwt_key_secret"], "defaultMode": 0o440},
+            }
         )
     container = {
         "name": workload.name,
@@ -681,11 +687,11 @@ def _slo_rules(policy: Policy, workload: Workload) -> dict[str, Any]:
     slo = policy.setting(workload, "slo")
     name = workload.name
     if workload.is_gateway:
-        total = 'http_requests_total{job="gateway"}'
-        errors = 'http_requests_total{job="gateway",status=~"5.."}'
+        total = 'gateway_http_requests_total{job="gateway"}'
+        errors = 'gateway_http_requests_total{job="gateway",status=~"5.."}'
         le = slo["latency_threshold_seconds"]
-        fast = f'http_request_duration_seconds_bucket{{job="gateway",le="{le}"}}'
-        count = 'http_request_duration_seconds_count{job="gateway"}'
+        fast = f'gateway_http_request_duration_seconds_bucket{{job="gateway",le="{le}"}}'
+        count = 'gateway_http_request_duration_seconds_count{job="gateway"}'
     else:
         total = f'grpc_server_handled_total{{job="{name}"}}'
         errors = f'grpc_server_handled_total{{job="{name}",grpc_code=~"{ERROR_CODES}"}}'
@@ -765,12 +771,24 @@ def external_secrets(policy: Policy) -> list[Manifest]:
             _external_secret(_secret_name(workload), workload.name, [k for _, k in keys])
         )
         if "jwt_key_secret" in workload.spec:
-            manifests.append(
-                _external_secret(
-                    workload.spec["jwt_key_secret"], f"{workload.name}-jwt", ["private.pem"]
-                )
-            )
+            manifests.append(_key_directory_secret(workload.spec["jwt_key_secret"]))
     return manifests
+
+
+def _key_directory_secret(name: str) -> Manifest:
+    # Every property of the remote entry becomes one `<kid>.pem` file of JWT_KEY_DIR, so keys
+    # are rotated by adding a property in the secret store, not by editing manifests.
+    return {
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "ExternalSecret",
+        "metadata": {"name": name},
+        "spec": {
+            "refreshInterval": "1h",
+            "secretStoreRef": {"kind": "ClusterSecretStore", "name": "shopmesh-secrets"},
+            "target": {"name": name, "creationPolicy": "Owner"},
+            "dataFrom": [{"extract": {"key": f"shopmesh/{name}"}}],
+        },
+    }
 
 
 def _external_secret(name: str, remote: str, keys: list[str]) -> Manifest:
