@@ -3,6 +3,7 @@
 from mesh.events.consumer import EventConsumer, EventHandler, RetryPolicy
 from mesh.events.dedupe import (
     InMemoryProcessedEvents,
+    MongoProcessedEvents,
     PostgresProcessedEvents,
     ProcessedEvents,
     RedisProcessedEvents,
@@ -20,6 +21,7 @@ __all__ = [
     "EventHandler",
     "EventPublisher",
     "InMemoryProcessedEvents",
+    "MongoProcessedEvents",
     "Outbox",
     "OutboxRelay",
     "PostgresProcessedEvents",

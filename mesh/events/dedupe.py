@@ -2,7 +2,7 @@
 
 The PostgreSQL store records the event id in the same transaction as the handler's writes
 (use `current_transaction()` in the handler), so the effect and the mark commit together.
-The Redis and in-memory stores mark after the handler succeeded; a crash in between means
+The MongoDB, Redis and in-memory stores mark after the handler succeeded; a crash in between means
 one redelivery, so handlers on those stores must also be idempotent (e.g. by version).
 """
 
@@ -12,8 +12,11 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any, Protocol
 
+from pymongo.errors import DuplicateKeyError
+
 __all__ = [
     "InMemoryProcessedEvents",
+    "MongoProcessedEvents",
     "PostgresProcessedEvents",
     "ProcessedEvents",
     "RedisProcessedEvents",
@@ -73,6 +76,25 @@ class PostgresProcessedEvents:
             finally:
                 _transaction.reset(token)
             return True
+
+
+class MongoProcessedEvents:
+    """Marks in a `processed_events` collection (motor), for the MongoDB-backed services."""
+
+    def __init__(self, database: Any, *, collection: str = "processed_events") -> None:
+        self._collection = database[collection]
+
+    async def process_once(self, consumer: str, event_id: str, handle: Handle) -> bool:
+        key = f"{consumer}:{event_id}"
+        if await self._collection.find_one({"_id": key}, projection={"_id": 1}) is not None:
+            return False
+        await handle()
+        try:
+            await self._collection.insert_one({"_id": key})
+        except DuplicateKeyError:
+            # A concurrent duplicate finished first; both effects were idempotent by design.
+            pass
+        return True
 
 
 class RedisProcessedEvents:

@@ -14,7 +14,7 @@ from typing import Final
 from mesh.settings import SERVICE_PORTS
 
 CREDENTIALS_FILE: Final = "credentials.json"
-DEFAULT_ADMIN_EMAIL: Final = "admin@shopmesh.local"
+DEFAULT_ADMIN_EMAIL: Final = "admin@shopmesh.example.com"
 # Databases on the platform's PostgreSQL: one per owning service, plus FerretDB's.
 SERVICE_DATABASES: Final = ("user", "order", "payment", "notification", "analytics")
 FERRETDB_DATABASE: Final = "ferretdb"

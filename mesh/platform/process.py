@@ -201,3 +201,16 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
             return True
     except OSError:
         return False
+
+
+def group_rss_bytes(pgid: int) -> int:
+    """Resident memory of every live process in a process group."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    total = 0
+    for pid in _all_pids():
+        if _in_group(pid, pgid):
+            try:
+                total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page
+            except (OSError, IndexError, ValueError):
+                continue
+    return total

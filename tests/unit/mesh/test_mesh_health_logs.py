@@ -5,6 +5,7 @@ import json
 import logging
 
 from grpc_health.v1 import health_pb2
+from opentelemetry.sdk.trace import TracerProvider
 
 from mesh.context import RequestContext, request_scope
 from mesh.health import HealthWatcher
@@ -70,3 +71,12 @@ def test_json_log_lines_carry_service_and_request_id() -> None:
     assert entry["request_id"] == "req-9"
     assert entry["order_id"] == "o1"
     assert "time" in entry
+
+
+def test_json_log_lines_carry_the_trace_ids() -> None:
+    record = logging.LogRecord("mesh.test", logging.INFO, __file__, 1, "traced", (), None)
+    with TracerProvider().get_tracer("test").start_as_current_span("call") as span:
+        entry = json.loads(JsonFormatter("cart").format(record))
+        context = span.get_span_context()
+    assert entry["trace_id"] == format(context.trace_id, "032x")
+    assert entry["span_id"] == format(context.span_id, "016x")

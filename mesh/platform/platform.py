@@ -1,0 +1,215 @@
+"""The whole local platform: backing stores, every existing service, and the gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from mesh.platform.catalogdemo_loader import admin_token, load_catalog
+from mesh.platform.components import GATEWAY, Component, EnvironmentBuilder, discover, owns_database
+from mesh.platform.config import STORES, PlatformConfig
+from mesh.platform.credentials import Credentials
+from mesh.platform.democatalog import DemoProduct, generate
+from mesh.platform.health import grpc_serving, http_ok
+from mesh.platform.infra import Infrastructure
+from mesh.platform.mailbox import Mailbox
+from mesh.platform.process import ManagedProcess, StartError, group_rss_bytes, read_pid
+from mesh.platform.reindex import run_reindex
+
+logger = logging.getLogger(__name__)
+DEMO_MARKER: Final = "demo-catalog.loaded"
+START_TIMEOUT_SECONDS: Final = 120.0
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    component: str
+    kind: str
+    address: str
+
+
+class LocalPlatform:
+    """Starts and stops everything; owns the stores unless it was handed running ones."""
+
+    def __init__(
+        self,
+        config: PlatformConfig,
+        credentials: Credentials,
+        *,
+        infra: Infrastructure | None = None,
+        base_env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.config = config
+        self.credentials = credentials
+        self.infra = infra or Infrastructure(config, credentials)
+        self._owns_infra = infra is None
+        self.components = discover(config.repo_root)
+        self._base_env = dict(base_env if base_env is not None else os.environ)
+        self._processes: dict[str, ManagedProcess] = {}
+        self.failed: dict[str, str] = {}
+
+    # Start and stop ----------------------------------------------------------------------
+
+    def start(self, *, load_demo: bool = True) -> None:
+        self.infra.ensure(STORES)
+        environments = self.environments()
+        for component in self.components:
+            process = ManagedProcess(
+                component.name,
+                component.argv(),
+                log_path=self.config.log_dir / f"{component.name}.log",
+                pid_path=self.config.run_dir / f"{component.name}.pid",
+                env=environments[component.name],
+                cwd=self.config.repo_root,
+            )
+            process.start()
+            self._processes[component.name] = process
+        self._wait_healthy()
+        if load_demo:
+            self.load_demo_catalog()
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        waiting = {c.name for c in self.components}
+        while waiting and time.monotonic() < deadline:
+            for name in sorted(waiting):
+                process = self._processes[name]
+                if self.component_healthy(name):
+                    waiting.discard(name)
+                elif not process.alive():
+                    waiting.discard(name)
+                    self.failed[name] = f"exited:\n{process.log_tail()}"
+            time.sleep(0.3)
+        for name in waiting:
+            self.failed[name] = f"not healthy after {START_TIMEOUT_SECONDS:.0f}s"
+        for name, reason in self.failed.items():
+            logger.error("%s did not start (log: %s): %s", name, self.log_path(name), reason)
+        if self.failed and self.config.ci:
+            raise StartError("components failed to start: " + ", ".join(sorted(self.failed)))
+
+    def stop(self) -> None:
+        """Gateway first, then services, then (when ours) the stores."""
+        for name in reversed(list(self._processes)):
+            self._processes[name].stop()
+        self._processes.clear()
+        if self._owns_infra:
+            self.infra.stop()
+
+    # Demo data ------------------------------------------------------------------------------
+
+    def load_demo_catalog(self) -> None:
+        """Load the demo catalog once per state directory, then run the search reindex hook."""
+        marker = self.config.state_dir / DEMO_MARKER
+        if marker.exists():
+            return
+        names = {c.name for c in self.components}
+        if not {"user", "catalog"} <= names or names & set(self.failed):
+            logger.info(
+                "demo catalog not loaded: the user and catalog services must both be running"
+            )
+            return
+        products = generate()
+        try:
+            loaded = asyncio.run(self._load(products))
+        except Exception as error:  # the platform stays usable without demo data
+            logger.error("demo catalog could not be loaded: %s", error)
+            return
+        marker.write_text(f"{loaded}\n")
+        logger.info("demo catalog: %d products loaded", loaded)
+        if "search" in names:
+            run_reindex(self.config.repo_root, self.environments()["search"])
+
+    async def _load(self, products: Sequence[DemoProduct]) -> int:
+        token = await admin_token(
+            self.grpc_address("user"), self.credentials.admin_email, self.credentials.admin_password
+        )
+        return await load_catalog(self.grpc_address("catalog"), token, products)
+
+    # What the platform looks like --------------------------------------------------------------
+
+    def environments(self) -> dict[str, dict[str, str]]:
+        builder = EnvironmentBuilder(
+            config=self.config,
+            credentials=self.credentials,
+            store_urls={name: self.infra.url(name) for name in STORES},
+            database_urls={
+                c.name: self.infra.service_database_url(f"shop_{c.name}")
+                for c in self.components
+                if owns_database(c.name)
+            },
+            base=self._base_env,
+        )
+        return {c.name: builder.for_component(c) for c in self.components}
+
+    def grpc_address(self, service: str) -> str:
+        return f"127.0.0.1:{self.config.ports.grpc[service]}"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.config.ports.gateway}"
+
+    @property
+    def mailbox(self) -> Mailbox:
+        return Mailbox(self.config.state_dir / "mail")
+
+    def log_path(self, name: str) -> Path:
+        return self.config.log_dir / f"{name}.log"
+
+    def component_healthy(self, name: str) -> bool:
+        if name == GATEWAY:
+            return http_ok(f"{self.base_url}/readyz")
+        return grpc_serving(self.grpc_address(name))
+
+    def health(self) -> dict[str, bool]:
+        status = self.infra.health()
+        status.update({c.name: self.component_healthy(c.name) for c in self.components})
+        return status
+
+    def endpoints(self) -> list[Endpoint]:
+        rows = []
+        for component in self.components:
+            rows.extend(_component_endpoints(component, self.config))
+        for store in STORES:
+            rows.append(Endpoint(store, "store", _redact(self.infra.url(store))))
+        rows.append(Endpoint("mail", "maildir", str(self.config.state_dir / "mail")))
+        return rows
+
+    def memory_bytes(self) -> dict[str, int]:
+        """Resident memory per running component or store, from the pid files."""
+        usage = {}
+        for pid_file in sorted(self.config.run_dir.glob("*.pid")):
+            pid = read_pid(pid_file)
+            if pid is not None:
+                usage[pid_file.stem] = group_rss_bytes(pid)
+        return usage
+
+
+def _component_endpoints(component: Component, config: PlatformConfig) -> list[Endpoint]:
+    if component.is_gateway:
+        return [
+            Endpoint(GATEWAY, "http", f"http://127.0.0.1:{config.ports.gateway}"),
+            Endpoint(
+                GATEWAY, "metrics", f"http://127.0.0.1:{config.ports.gateway_metrics}/metrics"
+            ),
+        ]
+    name = component.name
+    return [
+        Endpoint(name, "grpc", f"127.0.0.1:{config.ports.grpc[name]}"),
+        Endpoint(name, "metrics", f"http://127.0.0.1:{config.ports.metrics[name]}/metrics"),
+    ]
+
+
+def _redact(url: str) -> str:
+    """Hide the password part of a URL in tables and logs."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if user else f"{scheme}://***@{host}"
