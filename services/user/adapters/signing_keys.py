@@ -87,7 +87,7 @@ class FileKeyStore:
         ring = self._load()
         if ring.needs_rotation(now, self._rotate_after):
             if self._writable():
-                self._generate(now)
+                write_new_key(self._directory, now)
                 ring = self._load()
             elif ring.active(now) is None:
                 raise KeyDirectoryError(
@@ -125,22 +125,26 @@ class FileKeyStore:
             return False
         return os.access(self._directory, os.W_OK)
 
-    def _generate(self, now: datetime) -> None:
-        kid = new_kid(now)
-        key = rsa.generate_private_key(public_exponent=65537, key_size=_KEY_BITS)
-        pem = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        path = self._directory / f"{kid}.pem"
-        # Write under a temporary name and rename, so another replica never reads half a key.
-        partial = path.with_suffix(".pem.partial")
-        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(pem)
-        partial.rename(path)
-        logger.info("generated signing key %s", kid)
+
+def write_new_key(directory: Path, now: datetime) -> str:
+    """Creates `<kid>.pem` (mode 0600) in `directory` and returns the kid."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    kid = new_kid(now)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=_KEY_BITS)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    path = directory / f"{kid}.pem"
+    # Write under a temporary name and rename, so another replica never reads half a key.
+    partial = path.with_suffix(".pem.partial")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(pem)
+    partial.rename(path)
+    logger.info("generated signing key %s", kid)
+    return kid
 
 
 def _public_jwk(entry: KeyEntry[rsa.RSAPrivateKey]) -> PublicJwk:

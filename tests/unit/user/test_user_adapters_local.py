@@ -8,8 +8,10 @@ from pathlib import Path
 
 import jwt
 
+from services.user import keygen
 from services.user.adapters.hashing import Argon2Hasher
 from services.user.adapters.signing_keys import FileKeyStore
+from services.user.domain.keys import kid_created_at
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 TTL = timedelta(minutes=15)
@@ -76,3 +78,9 @@ async def test_rotation_keeps_the_old_key_published_until_its_tokens_expire(
     await store.refresh(after_expiry)
     assert [jwk.kid for jwk in store.jwks(after_expiry)] == [new_kid]
     assert not (tmp_path / f"{old_kid}.pem").exists()
+
+
+def test_keygen_writes_a_key_file_named_by_its_kid(tmp_path: Path) -> None:
+    assert keygen.main([str(tmp_path)]) == 0
+    [key_file] = list(tmp_path.glob("*.pem"))
+    assert kid_created_at(key_file.stem) is not None
