@@ -9,19 +9,24 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from grpc_health.v1 import health_pb2
 from grpc_health.v1.health import aio as health_aio
 
-__all__ = ["HealthWatcher", "Probe"]
+__all__ = ["LIVENESS", "HealthWatcher", "Probe"]
 
 logger = logging.getLogger(__name__)
 
 # A readiness check: returns when the dependency answers, raises otherwise.
 Probe = Callable[[], Awaitable[object]]
 
+# Health name for liveness probes: SERVING while the process runs, whatever the stores do,
+# so a store outage takes pods out of rotation (readiness) without restarting them.
+LIVENESS = "liveness"
+
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
 class HealthWatcher:
-    """Keeps "" and every service name SERVING while all probes pass, NOT_SERVING otherwise."""
+    """Keeps "" and every service name SERVING while all probes pass, NOT_SERVING otherwise;
+    `liveness` stays SERVING until shutdown."""
 
     def __init__(
         self,
@@ -40,6 +45,8 @@ class HealthWatcher:
         self._serving: bool | None = None
 
     async def check_once(self) -> bool:
+        if self._serving is None:
+            await self._servicer.set(LIVENESS, SERVING)
         failing = [
             name for name, ok in zip(self._probes, await self._run_probes(), strict=True) if not ok
         ]

@@ -37,10 +37,18 @@ async def test_health_follows_the_probes() -> None:
     health = RecordingHealth()
     watcher = HealthWatcher(health, ["shop.order.v1.OrderService"], {"postgres": probe})  # type: ignore[arg-type]
     assert await watcher.check_once()
-    assert health.status == {"": SERVING, "shop.order.v1.OrderService": SERVING}
+    assert health.status == {
+        "": SERVING,
+        "shop.order.v1.OrderService": SERVING,
+        "liveness": SERVING,
+    }
     store_up = False
     assert not await watcher.check_once()
-    assert set(health.status.values()) == {NOT_SERVING}
+    assert health.status == {
+        "": NOT_SERVING,
+        "shop.order.v1.OrderService": NOT_SERVING,
+        "liveness": SERVING,
+    }
     store_up = True
     assert await watcher.check_once()
     assert set(health.status.values()) == {SERVING}
@@ -55,7 +63,7 @@ async def test_a_hanging_probe_counts_as_failed() -> None:
     health = RecordingHealth()
     watcher = HealthWatcher(health, [], {"redis": hangs}, probe_timeout_seconds=0.05)  # type: ignore[arg-type]
     assert not await watcher.check_once()
-    assert health.status == {"": NOT_SERVING}
+    assert health.status == {"": NOT_SERVING, "liveness": SERVING}
 
 
 def test_json_log_lines_carry_service_and_request_id() -> None:
