@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from google.protobuf import empty_pb2, timestamp_pb2
@@ -162,7 +163,7 @@ def _jwk_message(key: PublicJwk) -> user_pb2.JsonWebKey:
     return user_pb2.JsonWebKey(kty=key.kty, kid=key.kid, use=key.use, alg=key.alg, n=key.n, e=key.e)
 
 
-def _timestamp(value: Any) -> timestamp_pb2.Timestamp:
+def _timestamp(value: datetime) -> timestamp_pb2.Timestamp:
     stamp = timestamp_pb2.Timestamp()
     stamp.FromDatetime(value)
     return stamp
