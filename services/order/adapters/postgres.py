@@ -10,6 +10,7 @@ import hashlib
 import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Protocol, TypeAlias
@@ -60,19 +61,34 @@ class PostgresOrderStore(OrderStore):
     def __init__(self, pool: asyncpg.Pool, outbox: OutboxWriter) -> None:
         self._pool = pool
         self._outbox = outbox
+        # Inside saga_lock, the saga's reads and writes use the connection holding the lock,
+        # so a saga never needs a second connection (no pool starvation under load).
+        self._locked_conn: ContextVar[Connection | None] = ContextVar(
+            "order_saga_connection", default=None
+        )
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Connection]:
+        conn = self._locked_conn.get()
+        if conn is not None:
+            yield conn
+            return
+        async with self._pool.acquire() as conn:
+            yield conn
 
     async def idempotency_record(self, user_id: str, key: str) -> IdempotencyRecord | None:
-        row = await self._pool.fetchrow(
-            "SELECT user_id, key, request_hash, order_id FROM order_idempotency_keys"
-            " WHERE user_id = $1 AND key = $2",
-            user_id,
-            key,
-        )
+        async with self._connection() as conn:
+            row = await conn.fetchrow(
+                "SELECT user_id, key, request_hash, order_id FROM order_idempotency_keys"
+                " WHERE user_id = $1 AND key = $2",
+                user_id,
+                key,
+            )
         return None if row is None else IdempotencyRecord(**dict(row))
 
     async def create(self, order: Order, idempotency: IdempotencyRecord) -> None:
         try:
-            async with self._pool.acquire() as conn, conn.transaction():
+            async with self._connection() as conn, conn.transaction():
                 await self._insert(conn, order)
                 # Waits for a concurrent insert of the same key, then yields to it.
                 taken = await conn.fetchval(
@@ -94,7 +110,7 @@ class PostgresOrderStore(OrderStore):
             raise IdempotencyConflict(existing) from None
 
     async def get(self, order_id: str) -> Order | None:
-        async with self._pool.acquire() as conn:
+        async with self._connection() as conn:
             row = await conn.fetchrow(
                 f"SELECT {_ORDER_COLUMNS} FROM orders WHERE id = $1", order_id
             )
@@ -104,7 +120,7 @@ class PostgresOrderStore(OrderStore):
 
     async def apply(self, transition: Transition) -> Order:
         order = transition.order
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self._connection() as conn, conn.transaction():
             updated = await conn.fetchval(
                 "UPDATE orders SET status = $3, saga_step = $4, payment_token = $5,"
                 " payment_id = $6, status_reason = $7, version = $8, updated_at = $9"
@@ -138,34 +154,37 @@ class PostgresOrderStore(OrderStore):
             f"SELECT {_ORDER_COLUMNS} FROM orders {_where(where)}"
             f" ORDER BY created_at DESC, id DESC LIMIT ${len(args)}"
         )
-        async with self._pool.acquire() as conn:
+        async with self._connection() as conn:
             return await self._with_lines(conn, await conn.fetch(sql, *args))
 
     async def count(self, query: OrderQuery) -> int:
         where, args = _filter(query)
-        total = await self._pool.fetchval(f"SELECT count(*) FROM orders {_where(where)}", *args)
+        async with self._connection() as conn:
+            total = await conn.fetchval(f"SELECT count(*) FROM orders {_where(where)}", *args)
         return int(total)
 
     async def unfinished(self, updated_before: datetime, limit: int) -> Sequence[str]:
-        rows = await self._pool.fetch(
-            "SELECT id FROM orders WHERE saga_step <> ALL($1::text[]) AND updated_at < $2"
-            " ORDER BY updated_at LIMIT $3",
-            _FINISHED_STEPS,
-            updated_before,
-            limit,
-        )
+        async with self._connection() as conn:
+            rows = await conn.fetch(
+                "SELECT id FROM orders WHERE saga_step <> ALL($1::text[]) AND updated_at < $2"
+                " ORDER BY updated_at LIMIT $3",
+                _FINISHED_STEPS,
+                updated_before,
+                limit,
+            )
         return [row["id"] for row in rows]
 
     async def paid_order_with(self, user_id: str, product_id: str) -> str | None:
-        order_id: str | None = await self._pool.fetchval(
-            "SELECT o.id FROM orders o JOIN order_lines l ON l.order_id = o.id"
-            " WHERE o.user_id = $1 AND l.product_id = $2 AND o.status = $3"
-            " AND o.saga_step <> $4 ORDER BY o.created_at LIMIT 1",
-            user_id,
-            product_id,
-            OrderStatus.PAID.value,
-            SagaStep.REFUNDING.value,
-        )
+        async with self._connection() as conn:
+            order_id: str | None = await conn.fetchval(
+                "SELECT o.id FROM orders o JOIN order_lines l ON l.order_id = o.id"
+                " WHERE o.user_id = $1 AND l.product_id = $2 AND o.status = $3"
+                " AND o.saga_step <> $4 ORDER BY o.created_at LIMIT 1",
+                user_id,
+                product_id,
+                OrderStatus.PAID.value,
+                SagaStep.REFUNDING.value,
+            )
         return order_id
 
     @asynccontextmanager
@@ -179,9 +198,11 @@ class PostgresOrderStore(OrderStore):
                 acquired = True
             else:
                 acquired = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", key))
+            bound = self._locked_conn.set(conn if acquired else None)
             try:
                 yield acquired
             finally:
+                self._locked_conn.reset(bound)
                 if acquired:
                     await conn.execute("SELECT pg_advisory_unlock($1)", key)
 

@@ -181,6 +181,33 @@ async def test_place_order_without_an_idempotency_key_is_a_field_violation(
     assert not downstream.payment.provider_charges
 
 
+async def test_many_concurrent_checkouts_share_a_small_pool(
+    start_order: OrderFactory, downstream: Downstream, keys: TokenKeys
+) -> None:
+    shoppers = [f"shopper{n}" for n in range(12)]
+    for shopper in shoppers:
+        downstream.cart.carts[shopper] = [("mug", 1)]
+    downstream.catalog.products["mug"] = ("Mug", MUG_PRICE, len(shoppers))
+    async with start_order(DATABASE_POOL_SIZE="3") as running:
+        channel, orders = stub(running)
+        async with channel:
+            placed = await asyncio.wait_for(
+                asyncio.gather(
+                    *(
+                        orders.PlaceOrder(
+                            checkout(user_id=shopper),
+                            metadata=bearer(keys.token(shopper, rbac.CUSTOMER), "k"),
+                        )
+                        for shopper in shoppers
+                    )
+                ),
+                timeout=30,
+            )
+    assert {order.status for order in placed} == {order_pb2.ORDER_STATUS_PAID}
+    assert len({order.id for order in placed}) == len(shoppers)
+    assert downstream.catalog.inventory("mug") == 0
+
+
 async def test_a_declined_card_fails_the_order_and_puts_the_stock_back(
     start_order: OrderFactory, downstream: Downstream, keys: TokenKeys, kafka_bootstrap: str
 ) -> None:
