@@ -31,58 +31,67 @@ class KeySource(Protocol):
 
 
 class JwksCache:
-    """Keys by kid. An unknown kid triggers a refresh, at most once per `min_refresh_seconds`
-    so a flood of forged kids cannot hammer the user service."""
+    """Keys by kid, refetched when an unknown kid shows up or the keys are older than
+    `max_age_seconds` (so a key removed by rotation stops verifying). Fetches happen at most
+    once per `min_refresh_seconds`, so a flood of forged kids cannot hammer the user service;
+    when a fetch fails the keys already known stay in use."""
 
     def __init__(
         self,
         source: KeySource,
         *,
         min_refresh_seconds: float = 30.0,
+        max_age_seconds: float = 600.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._source = source
         self._min_refresh = min_refresh_seconds
+        self._max_age = max_age_seconds
         self._clock = clock
         self._keys: dict[str, Any] = {}
-        self._last_refresh: float | None = None
+        self._fetched_at: float | None = None
+        self._attempted_at: float | None = None
         self._lock = asyncio.Lock()
 
     async def key(self, kid: str) -> Any:
         key = self._keys.get(kid)
-        if key is not None:
+        if key is not None and not self._stale():
             return key
         async with self._lock:
             key = self._keys.get(kid)
-            if key is None and self._may_refresh():
-                await self._refresh()
+            if (key is None or self._stale()) and self._may_fetch():
+                await self._fetch()
                 key = self._keys.get(kid)
-        if key is None:
-            raise UnauthenticatedError("the token's signing key is unknown", reason="UNKNOWN_KEY")
-        return key
+        if key is not None:
+            return key
+        if not self._keys:
+            raise UnavailableError("the signing keys cannot be fetched now")
+        raise UnauthenticatedError("the token's signing key is unknown", reason="UNKNOWN_KEY")
 
-    def _may_refresh(self) -> bool:
-        return self._last_refresh is None or (
-            self._clock() - self._last_refresh >= self._min_refresh
+    def _stale(self) -> bool:
+        return self._fetched_at is None or self._clock() - self._fetched_at >= self._max_age
+
+    def _may_fetch(self) -> bool:
+        return self._attempted_at is None or (
+            self._clock() - self._attempted_at >= self._min_refresh
         )
 
-    async def _refresh(self) -> None:
+    async def _fetch(self) -> None:
+        self._attempted_at = self._clock()
         try:
             jwks = await self._source.fetch_jwks()
         except Exception as error:
-            # Keep the old keys; tokens signed by them still verify.
             logger.warning("could not fetch the JWKS: %s", error)
-            if not self._keys:
-                raise UnavailableError("the signing keys cannot be fetched now") from error
             return
-        self._last_refresh = self._clock()
         keys: dict[str, Any] = {}
         for jwk in jwks:
             kid = jwk.get("kid")
-            if jwk.get("kty") != "RSA" or not kid:
+            # Keys for other algorithms are ignored: only RS256 verifies here.
+            if jwk.get("kty") != "RSA" or jwk.get("alg", ALGORITHM) != ALGORITHM or not kid:
                 continue
             keys[str(kid)] = RSAAlgorithm.from_jwk(dict(jwk))
         self._keys = keys
+        self._fetched_at = self._clock()
 
 
 class JwtVerifier:

@@ -197,3 +197,37 @@ async def test_unreachable_key_source_is_unavailable(trusted: rsa.RSAPrivateKey)
     verifier = JwtVerifier(JwksCache(Down()), issuer=ISSUER, audience=AUDIENCE)
     with pytest.raises(UnavailableError):
         await verifier.verify(sign(trusted))
+
+
+async def test_keys_are_refetched_when_old_so_removed_keys_stop_verifying(
+    trusted: rsa.RSAPrivateKey, stranger: rsa.RSAPrivateKey
+) -> None:
+    source = FakeKeySource(jwk(trusted, "k1"), jwk(stranger, "k2"))
+    clock = FakeClock()
+    verifier = JwtVerifier(
+        JwksCache(source, min_refresh_seconds=30, max_age_seconds=600, clock=clock),
+        issuer=ISSUER,
+        audience=AUDIENCE,
+    )
+    await verifier.verify(sign(stranger, kid="k2"))
+    source.jwks = [jwk(trusted, "k1")]  # k2 retired by the user service
+    clock.now += 601
+    await expect_rejected(verifier, sign(stranger, kid="k2"), "unknown")
+    assert source.fetches == 2
+    await verifier.verify(sign(trusted, kid="k1"))
+
+
+async def test_known_keys_survive_a_failing_refetch(trusted: rsa.RSAPrivateKey) -> None:
+    source = FakeKeySource(jwk(trusted, "k1"))
+    clock = FakeClock()
+    verifier = JwtVerifier(
+        JwksCache(source, max_age_seconds=600, clock=clock), issuer=ISSUER, audience=AUDIENCE
+    )
+    await verifier.verify(sign(trusted))
+
+    async def down() -> Sequence[Mapping[str, Any]]:
+        raise ConnectionError("user service restarting")
+
+    source.fetch_jwks = down  # type: ignore[method-assign]
+    clock.now += 601
+    assert (await verifier.verify(sign(trusted))).subject == "u1"
