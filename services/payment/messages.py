@@ -7,8 +7,8 @@ from datetime import datetime
 from google.protobuf import timestamp_pb2
 from shop.payment.v1 import payment_pb2
 
+from mesh.money import from_minor_units
 from services.payment.domain.model import Payment, PaymentStatus, Refund
-from services.payment.money import from_minor
 
 _STATUS = {
     PaymentStatus.PENDING: payment_pb2.PAYMENT_STATUS_PENDING,
@@ -30,8 +30,8 @@ def payment_message(payment: Payment) -> payment_pb2.Payment:
         id=payment.id,
         order_id=payment.order_id,
         user_id=payment.user_id,
-        amount=from_minor(payment.amount, payment.currency),
-        refunded_amount=from_minor(payment.refunded_amount, payment.currency),
+        amount=from_minor_units(payment.currency, payment.amount),
+        refunded_amount=from_minor_units(payment.currency, payment.refunded_amount),
         status=_STATUS[payment.status],
         failure_code=_FAILURE_CODE.get(
             payment.failure_code, payment_pb2.FAILURE_CODE_UNSPECIFIED
@@ -47,7 +47,7 @@ def payment_message(payment: Payment) -> payment_pb2.Payment:
 def refund_message(refund: Refund, currency: str) -> payment_pb2.PaymentRefund:
     return payment_pb2.PaymentRefund(
         id=refund.id,
-        amount=from_minor(refund.amount, currency),
+        amount=from_minor_units(currency, refund.amount),
         reason=refund.reason,
         create_time=_timestamp(refund.created_at),
     )

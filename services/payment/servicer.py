@@ -8,9 +8,9 @@ from grpc import aio
 from shop.payment.v1 import payment_pb2, payment_pb2_grpc
 
 from mesh.auth.identity import current_identity
+from mesh.money import to_minor_units
 from services.payment.domain.model import ChargeRequest
 from services.payment.messages import payment_message
-from services.payment.money import to_minor
 from services.payment.payments import Payments
 
 Context = aio.ServicerContext[Any, Any]
@@ -22,12 +22,13 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     async def Charge(
         self, request: payment_pb2.ChargeRequest, context: Context
     ) -> payment_pb2.Payment:
+        amount = to_minor_units(request.amount, "amount")
         charge = ChargeRequest(
             idempotency_key=request.idempotency_key,
             order_id=request.order_id,
             user_id=request.user_id,
-            amount=to_minor(request.amount, "amount"),
-            currency=request.amount.currency_code,
+            amount=amount.amount,
+            currency=amount.currency,
             payment_token=request.payment_token,
         )
         return payment_message(await self._payments.charge(current_identity(), charge))
@@ -35,13 +36,13 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     async def Refund(
         self, request: payment_pb2.RefundRequest, context: Context
     ) -> payment_pb2.Payment:
-        has_amount = request.HasField("amount")
+        amount = to_minor_units(request.amount, "amount") if request.HasField("amount") else None
         payment = await self._payments.refund(
             current_identity(),
             payment_id=request.payment_id,
             idempotency_key=request.idempotency_key,
-            amount=to_minor(request.amount, "amount") if has_amount else None,
-            currency=request.amount.currency_code if has_amount else None,
+            amount=amount.amount if amount else None,
+            currency=amount.currency if amount else None,
             reason=request.reason,
         )
         return payment_message(payment)

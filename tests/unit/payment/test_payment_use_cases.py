@@ -4,7 +4,6 @@ import asyncio
 from datetime import UTC, datetime
 
 import pytest
-from shop.common.v1 import common_pb2
 
 from mesh import rbac
 from mesh.auth.identity import Identity
@@ -20,7 +19,6 @@ from services.payment.domain.cards import looks_like_card_number
 from services.payment.domain.events import PaymentFailed, PaymentRefunded, PaymentSucceeded
 from services.payment.domain.model import ChargeRequest, PaymentStatus
 from services.payment.domain.provider import Approved, Declined, ProviderCharge, ProviderError
-from services.payment.money import from_minor, to_minor
 from services.payment.payments import Payments
 
 from .fakes import Clock, FakePaymentStore, ScriptedProvider
@@ -166,15 +164,6 @@ async def test_a_charge_in_progress_is_recorded_even_when_the_caller_gives_up() 
     assert retried.status is PaymentStatus.SUCCEEDED
     assert len(world.provider.charges) == 1
     await world.payments.close()
-
-
-def test_money_converts_to_minor_units_and_back() -> None:
-    usd = common_pb2.Money(currency_code="USD", units=12, nanos=990_000_000)
-    assert to_minor(usd, "amount") == 1_299
-    assert from_minor(1_299, "USD") == usd
-    assert to_minor(common_pb2.Money(currency_code="JPY", units=500), "amount") == 500
-    with pytest.raises(InvalidArgumentError):
-        to_minor(common_pb2.Money(currency_code="USD", units=1, nanos=1), "amount")
 
 
 async def test_the_sandbox_behaves_like_a_test_mode_processor() -> None:
