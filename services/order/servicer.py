@@ -53,11 +53,11 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
             current_identity(),
             query,
             request.page_size or DEFAULT_PAGE_SIZE,
-            _decode_page_token(request.page_token),
+            decode_page_token(request.page_token),
         )
         return order_pb2.ListOrdersResponse(
             orders=[order_to_proto(order) for order in page.orders],
-            next_page_token=_encode_page_token(page.next_cursor),
+            next_page_token=encode_page_token(page.next_cursor),
             total_size=page.total_size,
         )
 
@@ -85,14 +85,14 @@ def _metadata_value(context: Context, key: str) -> str | None:
     return None
 
 
-def _encode_page_token(cursor: PageCursor | None) -> str:
+def encode_page_token(cursor: PageCursor | None) -> str:
     if cursor is None:
         return ""
     raw = f"{cursor.created_at.isoformat()}|{cursor.order_id}"
     return base64.urlsafe_b64encode(raw.encode()).decode()
 
 
-def _decode_page_token(token: str) -> PageCursor | None:
+def decode_page_token(token: str) -> PageCursor | None:
     if not token:
         return None
     try:

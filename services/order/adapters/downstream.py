@@ -20,6 +20,7 @@ from shop.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from shop.payment.v1 import payment_pb2, payment_pb2_grpc
 
 from mesh.errors import DeadlineExceededError
+from mesh.money import from_minor_units, to_minor_units
 
 from ..domain.checkout import CartItem, ProductOffer
 from ..domain.model import Order, OrderLine
@@ -32,7 +33,6 @@ from ..service_layer.ports import (
     PaymentPort,
     ReservationRejected,
 )
-from .money import from_minor, to_minor
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ class GrpcCatalog(CatalogPort):
             product.id: ProductOffer(
                 product_id=product.id,
                 name=product.name,
-                unit_price=to_minor(product.price),
+                unit_price=to_minor_units(product.price, "product.price").amount,
                 currency=product.price.currency_code,
                 inventory=product.inventory,
             )
@@ -181,7 +181,7 @@ class GrpcPayment(PaymentPort):
         request = payment_pb2.ChargeRequest(
             order_id=order.id,
             user_id=order.user_id,
-            amount=from_minor(order.currency, order.totals.total),
+            amount=from_minor_units(order.currency, order.totals.total),
             payment_token=order.payment_token,
             idempotency_key=order.id,
             description=f"shopmesh order {order.id}",

@@ -10,8 +10,9 @@ from shop.common.v1 import common_pb2
 from shop.events.v1 import events_pb2
 from shop.order.v1 import order_pb2
 
+from mesh.money import from_minor_units
+
 from ..domain.model import Address, Order, OrderEvent, OrderEventType, OrderStatus
-from .money import from_minor
 
 _STATUS_TO_PROTO: Final[Mapping[OrderStatus, order_pb2.OrderStatus.ValueType]] = {
     OrderStatus.PENDING: order_pb2.ORDER_STATUS_PENDING,
@@ -51,15 +52,15 @@ def order_to_proto(order: Order) -> order_pb2.Order:
                 product_id=line.product_id,
                 name=line.name,
                 quantity=line.quantity,
-                unit_price=from_minor(currency, line.unit_price),
-                line_total=from_minor(currency, line.line_total),
+                unit_price=from_minor_units(currency, line.unit_price),
+                line_total=from_minor_units(currency, line.line_total),
             )
             for line in order.lines
         ],
-        subtotal=from_minor(currency, order.totals.subtotal),
-        tax=from_minor(currency, order.totals.tax),
-        shipping=from_minor(currency, order.totals.shipping),
-        total=from_minor(currency, order.totals.total),
+        subtotal=from_minor_units(currency, order.totals.subtotal),
+        tax=from_minor_units(currency, order.totals.tax),
+        shipping=from_minor_units(currency, order.totals.shipping),
+        total=from_minor_units(currency, order.totals.total),
         shipping_address=common_pb2.Address(
             name=address.name,
             line1=address.line1,
