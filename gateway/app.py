@@ -95,11 +95,14 @@ class GatewayApp:
             span.set_attribute("client.address", log.client_ip)
             if response.status >= 500:
                 span.set_status(trace.StatusCode.ERROR)
-        response.headers.append(("x-request-id", log.request_id))
-        await send_response(send, response)
-        elapsed = time.perf_counter() - started
-        self._metrics.observe(request, log, response.status, elapsed)
-        self._access_log.record(request, log, response.status, elapsed, len(response.body or b""))
+            response.headers.append(("x-request-id", log.request_id))
+            await send_response(send, response)
+            elapsed = time.perf_counter() - started
+            self._metrics.observe(request, log, response.status, elapsed)
+            # Inside the span, so the log line carries its trace id.
+            self._access_log.record(
+                request, log, response.status, elapsed, len(response.body or b"")
+            )
 
     async def _respond(
         self, request: HttpRequest, receive: Receive, log: RequestLog
