@@ -26,6 +26,16 @@ async def admin_token(user_address: str, email: str, password: str) -> str:
     return str(reply.access_token)
 
 
+async def product_count(catalog_address: str, token: str) -> int:
+    async with grpc.aio.insecure_channel(catalog_address) as channel:
+        reply = await catalog_pb2_grpc.CatalogServiceStub(channel).ListProducts(
+            catalog_pb2.ListProductsRequest(page_size=1),
+            metadata=(("authorization", f"Bearer {token}"),),
+            timeout=_DEADLINE_SECONDS,
+        )
+    return int(reply.total_size) or len(reply.products)
+
+
 def to_proto(product: DemoProduct) -> catalog_pb2.Product:
     return catalog_pb2.Product(
         name=product.name,

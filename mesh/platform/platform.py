@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from mesh.platform.catalogdemo_loader import admin_token, load_catalog
+from mesh.platform.catalogdemo_loader import admin_token, load_catalog, product_count
 from mesh.platform.components import GATEWAY, Component, EnvironmentBuilder, discover, owns_database
 from mesh.platform.config import STORES, PlatformConfig
 from mesh.platform.credentials import Credentials
@@ -109,7 +109,7 @@ class LocalPlatform:
         if marker.exists():
             return
         names = {c.name for c in self.components}
-        if not {"user", "catalog"} <= names or names & set(self.failed):
+        if not {"user", "catalog"} <= names - set(self.failed):
             logger.info(
                 "demo catalog not loaded: the user and catalog services must both be running"
             )
@@ -129,7 +129,11 @@ class LocalPlatform:
         token = await admin_token(
             self.grpc_address("user"), self.credentials.admin_email, self.credentials.admin_password
         )
-        return await load_catalog(self.grpc_address("catalog"), token, products)
+        catalog = self.grpc_address("catalog")
+        if await product_count(catalog, token) > 0:
+            logger.info("demo catalog: the catalog already has products; not loading again")
+            return 0
+        return await load_catalog(catalog, token, products)
 
     # What the platform looks like --------------------------------------------------------------
 
