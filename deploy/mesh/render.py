@@ -196,6 +196,7 @@ def _env(policy: Policy, workload: Workload) -> list[dict[str, Any]]:
         ]
     metrics_env = "GATEWAY_METRICS_PORT" if workload.is_gateway else "METRICS_PORT"
     env.append({"name": metrics_env, "value": str(workload.metrics_port)})
+    env += [{"name": k, "value": str(v)} for k, v in workload.spec.get("env", {}).items()]
     env += [_secret_env(workload, name, key) for name, key in secret_keys(policy, workload)]
     if "jwt_key_secret" in workload.spec:
         env.append({"name": "JWT_KEY_DIR", "value": JWT_KEY_MOUNT})
