@@ -51,6 +51,10 @@ class Accounts:
     async def register(self, email: str, password: str, display_name: str) -> User:
         email = normalize_email(email)
         _check_password(password, email)
+        if not display_name.strip():
+            raise InvalidArgumentError(
+                violations=[FieldViolation("display_name", "must not be blank")]
+            )
         now = self._clock()
         user = User(
             id=str(uuid.uuid4()),

@@ -3,37 +3,20 @@ assembled by their own `build` and run by the whole runtime, on PostgreSQL and K
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import hashlib
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from grpc import aio
 
-from mesh.bootstrap import Build, Serving, serve
 from mesh.platform.testing import DatabaseFactory
-from mesh.settings import RuntimeSettings
 from services.payment.adapters.sandbox import SandboxLatency, SandboxProvider
 from services.payment.domain.provider import ChargeOutcome, ProviderCharge, ProviderRefund
 from services.payment.main import build as build_payment
 from services.user.main import build as build_user
 
-ORDER_SECRET = "order-client-secret"
-
-
-@dataclass(frozen=True)
-class Running:
-    port: int
-    channel: aio.Channel
-    environ: Mapping[str, str]
-
-    @property
-    def address(self) -> str:
-        return f"localhost:{self.port}"
+from ..user.harness import Running, service_running, user_environ
 
 
 @dataclass
@@ -56,56 +39,11 @@ class CountingProvider:
         return sum(1 for charge in self.charges if charge.idempotency_key == key)
 
 
-@asynccontextmanager
-async def service_running(
-    name: str, build: Build, environ: Mapping[str, str]
-) -> AsyncIterator[Running]:
-    """`serve` as in production (health, metrics, interceptors, background tasks) on port 0."""
-    stop = asyncio.Event()
-    serving: asyncio.Future[Serving] = asyncio.get_running_loop().create_future()
-    settings = RuntimeSettings.from_env(name, environ)
-    task = asyncio.create_task(
-        serve(settings, build, environ, stop=stop, on_serving=serving.set_result)
-    )
-    watched: set[asyncio.Future[object]] = {task, serving}  # type: ignore[arg-type]
-    done, _ = await asyncio.wait(watched, timeout=60, return_when=asyncio.FIRST_COMPLETED)
-    if serving not in done:
-        stop.set()
-        await task  # raises the start failure
-        raise RuntimeError(f"{name} did not start within 60 s")
-    port = serving.result().grpc_port
-    channel = aio.insecure_channel(f"localhost:{port}")
-    try:
-        yield Running(port, channel, environ)
-    finally:
-        await channel.close()
-        stop.set()
-        await task
-
-
-def _common(state_dir: Path, kafka_bootstrap: str) -> dict[str, str]:
-    return {
-        "GRPC_PORT": "0",
-        "METRICS_PORT": "0",
-        "GRPC_GRACE_SECONDS": "1",
-        "SHOP_STATE_DIR": str(state_dir),
-        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-    }
-
-
 @pytest.fixture(scope="module")
 async def user_service(
     postgres_dsn: DatabaseFactory, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Running]:
-    state_dir = tmp_path_factory.mktemp("user")
-    environ = {
-        **_common(state_dir, kafka_bootstrap),
-        "DATABASE_URL": postgres_dsn(),
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_COST": "1024",
-        "ARGON2_PARALLELISM": "1",
-        "SERVICE_CLIENT_SECRETS": "order=" + hashlib.sha256(ORDER_SECRET.encode()).hexdigest(),
-    }
+    environ = user_environ(postgres_dsn, kafka_bootstrap, tmp_path_factory.mktemp("user"))
     async with service_running("user", build_user, environ) as running:
         yield running
 
@@ -124,7 +62,11 @@ def payment_environ(
     user_service: Running, database_url: str, state_dir: Path, kafka_bootstrap: str
 ) -> dict[str, str]:
     return {
-        **_common(state_dir, kafka_bootstrap),
+        "GRPC_PORT": "0",
+        "METRICS_PORT": "0",
+        "GRPC_GRACE_SECONDS": "1",
+        "SHOP_STATE_DIR": str(state_dir),
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "DATABASE_URL": database_url,
         "USER_SERVICE_ADDR": user_service.address,
     }

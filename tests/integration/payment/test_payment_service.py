@@ -18,7 +18,8 @@ from shop.events.v1 import events_pb2
 from shop.payment.v1 import payment_pb2, payment_pb2_grpc
 from shop.user.v1 import user_pb2, user_pb2_grpc
 
-from .conftest import ORDER_SECRET, CountingProvider, Running
+from ..user.harness import ORDER_SECRET, Running
+from .conftest import CountingProvider
 
 Stub = payment_pb2_grpc.PaymentServiceAsyncStub
 Metadata = tuple[tuple[str, str], ...]

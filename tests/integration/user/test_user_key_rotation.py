@@ -16,7 +16,7 @@ from mesh.platform.testing import DatabaseFactory
 from services.user.adapters.signing_keys import write_new_key
 from services.user.main import build
 
-from .conftest import service_running, user_environ
+from .harness import service_running, user_environ
 
 PASSWORD = "correct horse 42"
 

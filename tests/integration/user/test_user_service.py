@@ -17,7 +17,7 @@ from grpc_status import rpc_status
 from shop.events.v1 import events_pb2
 from shop.user.v1 import user_pb2, user_pb2_grpc
 
-from .conftest import ADMIN_EMAIL, ADMIN_PASSWORD, ORDER_SECRET, Running
+from .harness import ADMIN_EMAIL, ADMIN_PASSWORD, ORDER_SECRET, Running
 
 PASSWORD = "correct horse 42"
 Stub = user_pb2_grpc.UserServiceAsyncStub
