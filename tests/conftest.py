@@ -1,6 +1,7 @@
 """Real backing servers for the tests, started lazily on free ports with a private state dir.
 
 Each fixture starts its server on first use and the whole set stops at the end of the session.
+`shop_platform` starts every existing service and the gateway on top (for tests/e2e).
 A server that cannot start makes the test error with the reason; nothing is skipped.
 """
 
@@ -13,9 +14,11 @@ import pytest
 from mesh.platform.infra import Infrastructure
 from mesh.platform.testing import (
     DatabaseFactory,
+    RunningPlatform,
     SmtpCapture,
     discard,
     session_infrastructure,
+    start_platform,
 )
 from mesh.platform.testing import (
     smtp_capture as start_smtp_capture,
@@ -64,3 +67,15 @@ def elasticsearch_url(shop_infra: Infrastructure) -> str:
 @pytest.fixture(scope="session")
 def smtp_capture(shop_infra: Infrastructure) -> SmtpCapture:
     return start_smtp_capture(shop_infra)
+
+
+@pytest.fixture(scope="session")
+def shop_platform(shop_infra: Infrastructure) -> Iterator[RunningPlatform]:
+    """The whole platform (every existing service + gateway) on this session's stores.
+
+    `.base_url` (gateway), `.grpc_addresses["user"]`, `.admin_email`/`.admin_password`,
+    `.mailbox` (captured mail). Errors, naming the component, when anything fails to start.
+    """
+    running = start_platform(shop_infra)
+    yield running
+    running.platform.stop()

@@ -6,6 +6,7 @@ import itertools
 import os
 import secrets
 import shutil
+import signal
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,6 +17,10 @@ from mesh.platform.config import STORE_URL_VARIABLES, PlatformConfig, PortPlan, 
 from mesh.platform.credentials import CredentialStore
 from mesh.platform.infra import Infrastructure
 from mesh.platform.mailbox import Mailbox
+from mesh.platform.platform import LocalPlatform
+from mesh.platform.process import pid_alive, read_pid, stop_group
+
+STATE_PREFIX = "shopmesh-test-"
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,9 @@ def isolated_environ(environ: Mapping[str, str]) -> dict[str, str]:
 
 def session_infrastructure(state_dir: Path | None = None) -> Infrastructure:
     """Stores on free ports with a temporary state directory; the download cache is shared."""
-    state = state_dir or Path(tempfile.mkdtemp(prefix="shopmesh-test-"))
+    reap_stale_sessions()
+    state = state_dir or Path(tempfile.mkdtemp(prefix=STATE_PREFIX))
+    (state / OWNER_FILE).write_text(f"{os.getpid()}\n")
     config = PlatformConfig.from_env(
         isolated_environ(os.environ), repo_root(), ports=PortPlan.free(), state_dir=state
     )
@@ -76,3 +83,60 @@ def discard(infra: Infrastructure) -> None:
         infra.stop()
     finally:
         shutil.rmtree(infra.config.state_dir, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class RunningPlatform:
+    """A whole platform started for end-to-end tests; everything on its own free ports."""
+
+    base_url: str
+    grpc_addresses: Mapping[str, str]
+    admin_email: str
+    admin_password: str
+    mailbox: Mailbox
+    platform: LocalPlatform
+
+    def service_environment(self, name: str) -> dict[str, str]:
+        """The environment a component runs with (store URLs, addresses, credentials)."""
+        return self.platform.environments()[name]
+
+
+def start_platform(infra: Infrastructure, *, load_demo: bool = False) -> RunningPlatform:
+    """Start every existing service and the gateway against `infra`'s stores and ports.
+
+    Raises StartError naming the component when anything fails to become healthy.
+    """
+    platform = LocalPlatform(
+        infra.config, infra.credentials, infra=infra, base_env=isolated_environ(os.environ)
+    )
+    try:
+        platform.start(load_demo=load_demo, strict=True)
+    except BaseException:
+        platform.stop()
+        raise
+    return RunningPlatform(
+        base_url=platform.base_url,
+        grpc_addresses={
+            c.name: platform.grpc_address(c.name) for c in platform.components if not c.is_gateway
+        },
+        admin_email=infra.credentials.admin_email,
+        admin_password=infra.credentials.admin_password,
+        mailbox=platform.mailbox,
+        platform=platform,
+    )
+
+
+OWNER_FILE = "owner.pid"
+
+
+def reap_stale_sessions(root: Path | None = None) -> None:
+    """Stop servers of earlier test sessions that died without cleaning up, and their files."""
+    for state in (root or Path(tempfile.gettempdir())).glob(f"{STATE_PREFIX}*"):
+        owner = read_pid(state / OWNER_FILE)
+        if owner is None or pid_alive(owner):
+            continue
+        for pid_file in (state / "run").glob("*.pid"):
+            pid = read_pid(pid_file)
+            if pid is not None and pid_alive(pid):
+                stop_group(pid, signal.SIGKILL, 5)
+        shutil.rmtree(state, ignore_errors=True)
