@@ -12,9 +12,11 @@ from mesh.events.dedupe import (
 from mesh.events.envelope import Event, dlq_topic, new_event, topic_for
 from mesh.events.outbox import Outbox, OutboxRelay
 from mesh.events.publisher import EventPublisher
+from mesh.events.topics import ALL_TOPICS, ensure_topics
 from mesh.migrations import Migration, load_migrations
 
 __all__ = [
+    "ALL_TOPICS",
     "MIGRATIONS",
     "Event",
     "EventConsumer",
@@ -30,6 +32,7 @@ __all__ = [
     "RetryPolicy",
     "current_transaction",
     "dlq_topic",
+    "ensure_topics",
     "new_event",
     "topic_for",
 ]

@@ -22,6 +22,7 @@ from mesh.events import (
     RetryPolicy,
     current_transaction,
     dlq_topic,
+    ensure_topics,
     new_event,
 )
 from mesh.events.envelope import headers_for
@@ -174,3 +175,11 @@ async def test_failing_and_undecodable_records_are_dead_lettered(
         "SELECT count(*) FROM processed_events WHERE event_id = $1", poison.event_id
     )
     assert marked == 0
+
+
+async def test_ensure_topics_creates_only_the_missing_ones(
+    kafka_bootstrap: str, topic: str
+) -> None:
+    wanted = [topic, dlq_topic(topic)]
+    assert sorted(await ensure_topics(kafka_bootstrap, wanted)) == sorted(wanted)
+    assert await ensure_topics(kafka_bootstrap, wanted) == []
