@@ -9,6 +9,7 @@ order service sends them.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 import uuid
@@ -38,7 +39,7 @@ from mesh import rbac
 from mesh.auth import current_identity
 from mesh.auth.jwt import JwksCache, JwtVerifier
 from mesh.auth.service_token import IssuedToken, ServiceTokenProvider
-from mesh.bootstrap import Runtime
+from mesh.bootstrap import Build, Runtime
 from mesh.clients import ChannelFactory
 from mesh.errors import FailedPreconditionError
 from mesh.metrics import ServerMetrics
@@ -320,23 +321,34 @@ async def fake_downstream(keys: TokenKeys) -> AsyncIterator[Downstream]:
 
 
 @asynccontextmanager
-async def order_service(
-    environ: Mapping[str, str], keys: TokenKeys, faults: FaultHook = no_faults
+async def built_service(
+    name: str, build: Build, environ: Mapping[str, str], keys: TokenKeys
 ) -> AsyncIterator[Running]:
-    """A fresh order service instance, assembled by its own `build`."""
-    settings = RuntimeSettings.from_env("order", environ)
-    service_token = keys.token("order", rbac.SERVICE)
+    """A service assembled by its own `build`, with service tokens signed by `keys`."""
+    settings = RuntimeSettings.from_env(name, environ)
+    service_token = keys.token(name, rbac.SERVICE)
     channels = ChannelFactory(
         settings.clients, service_tokens=ServiceTokenProvider(StaticIssuer(service_token))
     )
     try:
-        spec = await build(Runtime(settings, environ, channels, TracerProvider()), faults=faults)
+        spec = await build(Runtime(settings, environ, channels, TracerProvider()))
         async with serving(spec, keys) as running:
             yield running
-            # Stop only once the relay published what was committed, so tests can count events.
-            await outbox_drained(environ["DATABASE_URL"])
     finally:
         await channels.close()
+
+
+@asynccontextmanager
+async def order_service(
+    environ: Mapping[str, str], keys: TokenKeys, faults: FaultHook = no_faults
+) -> AsyncIterator[Running]:
+    """A fresh order service instance; `faults` stops its sagas at chosen checkpoints."""
+    async with built_service(
+        "order", functools.partial(build, faults=faults), environ, keys
+    ) as running:
+        yield running
+        # Stop only once the relay published what was committed, so tests can count events.
+        await outbox_drained(environ["DATABASE_URL"])
 
 
 # -- Kafka -------------------------------------------------------------------------------
