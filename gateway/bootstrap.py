@@ -18,6 +18,7 @@ from gateway.docs import DocsSite
 from gateway.edge.client import BotDetector, DeadlinePolicy
 from gateway.edge.cors import CorsPolicy
 from gateway.edge.ratelimit import MemoryCounter, RateLimiter, RedisCounter, WindowCounter
+from gateway.edge.tokens import CachingVerifier
 from gateway.observability import AccessLog, GatewayMetrics
 from gateway.openapi import build_openapi
 from gateway.pipeline import EdgeLimits, Pipeline
@@ -62,14 +63,16 @@ def build_app(
     """Routes and OpenAPI are built here, once; requests only dispatch."""
     routes = routes_from_services(services)
     provider = tracer_provider or create_tracer_provider("gateway", settings.otlp_endpoint)
-    channels = ChannelFactory(settings.clients, tracer_provider=provider)
-    upstreams = upstream or Upstreams(channels, short_service_name)
-    on_close = [upstreams.close, channels.close]
+    upstreams = upstream or Upstreams(settings.clients, short_service_name)
+    on_close = [upstreams.close]
     if verifier is None:
+        # Keys come over the mesh's own client channel (GetJwks is public: no token).
+        channels = ChannelFactory(settings.clients, tracer_provider=provider)
         keys = UserServiceKeySource(channels.channel("user", call_as=CallAs.ANONYMOUS))
         verifier = JwtVerifier(
             JwksCache(keys), issuer=settings.jwt_issuer, audience=settings.jwt_audience
         )
+        on_close.append(channels.close)
     if counter is None:
         if settings.redis_url:
             redis = Redis.from_url(
@@ -83,7 +86,7 @@ def build_app(
     pipeline = Pipeline(
         router=Router(routes),
         upstreams=upstreams,
-        verifier=verifier,
+        verifier=CachingVerifier(verifier),
         limiter=RateLimiter(counter),
         limits=EdgeLimits(
             per_ip=settings.rate_limit_per_minute,

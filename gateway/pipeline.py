@@ -13,6 +13,7 @@ from google.protobuf import duration_pb2, message_factory
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2, status_pb2
 from grpc import aio
+from opentelemetry import propagate
 
 from gateway.edge.client import BotDetector, DeadlinePolicy, client_ip
 from gateway.edge.cors import CorsPolicy
@@ -245,6 +246,10 @@ class Pipeline:
         log: RequestLog,
     ) -> Message:
         metadata = [("x-request-id", log.request_id), ("x-forwarded-for", log.client_ip)]
+        # W3C trace context of the request's span (the current one), for the service's span.
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)
+        metadata.extend(carrier.items())
         for header in _FORWARDED_HEADERS:
             value = request.headers.get(header)
             if value is not None and _HEADER_TOKEN.match(value):

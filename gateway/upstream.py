@@ -12,7 +12,8 @@ from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gateway.transcoding.routes import Route
-from mesh.clients import CallAs, ChannelFactory
+from mesh.clients.service_config import read_methods, service_config_json
+from mesh.settings import ClientSettings
 
 __all__ = ["Upstream", "Upstreams", "short_service_name"]
 
@@ -38,20 +39,46 @@ def short_service_name(full_name: str) -> str:
 
 
 class Upstreams:
+    """One channel per service, created on first use and reused by every request.
+
+    The channels carry no client interceptors: the gateway sets every piece of metadata
+    itself (token, request id, trace context), and grpc.aio interceptors would put each call
+    on a slower path.
+    """
+
     def __init__(
         self,
-        channels: ChannelFactory,
+        settings: ClientSettings,
         service_key: Callable[[str], str] = short_service_name,
     ) -> None:
-        self._channels = channels
+        self._settings = settings
         self._service_key = service_key
+        self._channels: dict[str, aio.Channel] = {}
         self._callables: dict[str, aio.UnaryUnaryMultiCallable[Any, Any]] = {}
 
     def _channel(self, service_full_name: str) -> aio.Channel:
-        # The gateway sets the caller's token itself: the channel adds none of its own.
-        return self._channels.channel(
-            self._service_key(service_full_name), call_as=CallAs.ANONYMOUS
-        )
+        channel = self._channels.get(service_full_name)
+        if channel is None:
+            target = self._settings.address_of(self._service_key(service_full_name))
+            config = service_config_json(
+                service_full_name,
+                read_methods(service_full_name),
+                timeout_seconds=self._settings.default_deadline_seconds,
+            )
+            keepalive_ms = int(self._settings.keepalive_seconds * 1000)
+            channel = aio.insecure_channel(
+                target,
+                options=[
+                    ("grpc.service_config", config),
+                    ("grpc.enable_retries", 1),
+                    ("grpc.keepalive_time_ms", keepalive_ms),
+                    ("grpc.keepalive_timeout_ms", 10_000),
+                    ("grpc.keepalive_permit_without_calls", 1),
+                    ("grpc.http2.max_pings_without_data", 0),
+                ],
+            )
+            self._channels[service_full_name] = channel
+        return channel
 
     def _callable(self, route: Route) -> aio.UnaryUnaryMultiCallable[Any, Any]:
         found = self._callables.get(route.grpc_path)
@@ -98,7 +125,10 @@ class Upstreams:
         return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
 
     async def close(self) -> None:
-        await self._channels.close()
+        channels, self._channels = list(self._channels.values()), {}
+        self._callables = {}
+        for channel in channels:
+            await channel.close()
 
 
 def _serialize(message: Message) -> bytes:
