@@ -236,24 +236,40 @@ async def test_update_user_by_field_mask(users: Stub) -> None:
     renamed = await users.UpdateUser(
         user_pb2.UpdateUserRequest(
             # Fields outside the mask (roles here) are ignored.
-            user=user_pb2.User(
-                id=ann.user.id, email=ann.user.email, display_name="Annie", roles=["admin"]
-            ),
+            user=user_pb2.User(id=ann.user.id, display_name="Annie", roles=["admin"]),
             update_mask=field_mask_pb2.FieldMask(paths=["display_name"]),
         ),
         metadata=bearer(ann.access_token),
     )
     assert renamed.display_name == "Annie" and list(renamed.roles) == ["customer"]
+    assert renamed.email == ann.user.email
     await expect_code(
         users.UpdateUser(
             user_pb2.UpdateUserRequest(
-                user=user_pb2.User(id=ann.user.id, email=ann.user.email, roles=["admin"]),
+                user=user_pb2.User(id=ann.user.id, roles=["admin"]),
                 update_mask=field_mask_pb2.FieldMask(paths=["roles"]),
             ),
             metadata=bearer(ann.access_token),
         ),
         grpc.StatusCode.PERMISSION_DENIED,
     )
+    admin = await users.Login(
+        user_pb2.LoginRequest(email=ADMIN_EMAIL, password=ADMIN_PASSWORD),
+        metadata=client("10.9.9.8"),
+    )
+    promoted = await users.UpdateUser(
+        user_pb2.UpdateUserRequest(
+            user=user_pb2.User(id=ann.user.id, roles=["customer-service"]),
+            update_mask=field_mask_pb2.FieldMask(paths=["roles"]),
+        ),
+        metadata=bearer(admin.access_token),
+    )
+    assert list(promoted.roles) == ["customer-service"]
+    again = await users.Login(
+        user_pb2.LoginRequest(email=ann.user.email, password=PASSWORD), metadata=client("10.9.9.7")
+    )
+    claims = jwt.decode(again.access_token, options={"verify_signature": False})
+    assert claims["roles"] == ["customer-service"]
 
 
 async def test_service_tokens_for_configured_clients_only(users: Stub) -> None:
