@@ -24,7 +24,7 @@ from gateway.openapi import build_openapi
 from gateway.pipeline import EdgeLimits, Pipeline
 from gateway.settings import GatewaySettings
 from gateway.transcoding.router import Router
-from gateway.transcoding.routes import routes_from_services
+from gateway.transcoding.routes import Route, routes_from_services
 from gateway.upstream import Upstream, Upstreams, short_service_name
 from mesh.auth.interceptor import TokenVerifier
 from mesh.auth.jwt import JwksCache, JwtVerifier
@@ -106,7 +106,7 @@ def build_app(
     return GatewayApp(
         pipeline=pipeline,
         upstreams=upstreams,
-        upstream_services=sorted({route.service_name for route in routes}),
+        upstream_services=_ready_upstreams(routes, settings.ready_upstreams),
         openapi=json.dumps(build_openapi(routes)).encode(),
         docs=DocsSite(),
         metrics=metrics or GatewayMetrics(),
@@ -114,6 +114,13 @@ def build_app(
         access_log=AccessLog(),
         on_close=[*on_close, _ProviderShutdown(provider)],
     )
+
+
+def _ready_upstreams(routes: Sequence[Route], wanted: Sequence[str]) -> list[str]:
+    services = sorted({route.service_name for route in routes})
+    if not wanted:
+        return services
+    return [name for name in services if short_service_name(name) in wanted]
 
 
 class _ProviderShutdown:

@@ -61,6 +61,9 @@ class GatewaySettings:
         default_factory=lambda: dict(DEFAULT_ROUTE_TIMEOUTS)
     )
     clients: ClientSettings = field(default_factory=lambda: ClientSettings(addresses={}))
+    # Short names (`user`, `catalog`) of the services /readyz waits for; empty: every service
+    # that has a route. A partial deployment lists the services it runs.
+    ready_upstreams: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> GatewaySettings:
@@ -103,6 +106,7 @@ class GatewaySettings:
                 },
             },
             clients=ClientSettings.from_env(environ),
+            ready_upstreams=env.csv("GATEWAY_UPSTREAMS"),
         )
 
 

@@ -11,9 +11,20 @@ import pytest
 from .rest import Api, strong_password
 
 
+@pytest.fixture(scope="session", autouse=True)
+def behind_local_proxy() -> Iterator[None]:
+    """The platform's gateway trusts X-Forwarded-For from loopback, as it would from Kong.
+
+    Set before `shop_platform` starts the gateway (autouse fixtures come first), so each test
+    client presents its own address and gets its own rate-limit bucket."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GATEWAY_TRUSTED_PROXIES", "127.0.0.1/32,::1/128")
+        yield
+
+
 @pytest.fixture(scope="session")
 def gateway_url(shop_platform: Any) -> str:
-    url: str = shop_platform.gateway_url
+    url: str = shop_platform.base_url
     return url
 
 

@@ -29,9 +29,9 @@ def _b64(value: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
 
 
-def _signing_key(state_dir: Path) -> tuple[str, Any]:
+def _signing_key(key_dir: Path) -> tuple[str, Any]:
     """The user service's newest key (kid = file name), to forge an expired but signed token."""
-    newest = sorted((state_dir / "jwt").glob("*.pem"))[-1]
+    newest = sorted(key_dir.glob("*.pem"))[-1]
     key = serialization.load_pem_private_key(newest.read_bytes(), password=None)
     return newest.stem, key
 
@@ -62,7 +62,7 @@ def test_bad_tokens_are_401(customer: Api, shop_platform: Any, kind: str) -> Non
     if kind == "missing":
         token = ""
     elif kind == "expired":
-        real_kid, key = _signing_key(Path(shop_platform.state_dir))
+        real_kid, key = _signing_key(Path(shop_platform.service_environment("user")["JWT_KEY_DIR"]))
         claims = _claims(customer.user_id, ["customer"], -3600)
         token = jwt.encode(claims, key, algorithm="RS256", headers={"kid": real_kid})
     elif kind == "tampered":

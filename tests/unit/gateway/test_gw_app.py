@@ -112,6 +112,15 @@ async def test_readyz_names_upstreams_without_addresses(gw: Harness) -> None:
     assert response.json()["upstreams"] == {"gwtest.v1.ConformanceService": "NOT_SERVING"}
 
 
+async def test_readyz_only_for_configured_upstreams(make: Callable[..., Harness]) -> None:
+    harness = make(ready_upstreams=("user",))
+    harness.upstream.health["gwtest.v1.ConformanceService"] = False
+    async with harness.client() as client:
+        response = await client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["upstreams"] == {}
+
+
 async def test_openapi_and_docs_are_served(gw: Harness) -> None:
     async with gw.client() as client:
         spec = await client.get("/openapi.json")
