@@ -185,7 +185,7 @@ class CatalogService:
                     quantity=line.quantity,
                 )
 
-            change = await self._store.commit(line.product_id, decide)
+            change = await self._store.commit(line.product_id, decide, op_key=taken_key)
         if change is None or change.kind is not ChangeKind.STOCK_RESERVED:
             raise _released(order_id)
         assert change.product is not None
@@ -232,7 +232,9 @@ class CatalogService:
             )
             return made[-1]
 
-        change = await self._store.commit(product_id, decide)
+        change = await self._store.commit(
+            product_id, decide, op_key=release_key(order_id, product_id)
+        )
         return change is not None and any(change.event_id == m.event_id for m in made)
 
     # --- helpers ------------------------------------------------------------------------------

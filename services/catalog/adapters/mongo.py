@@ -21,7 +21,7 @@ from motor.motor_asyncio import AsyncIOMotorDatabase
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
-from mesh.errors import AbortedError
+from mesh.errors import AbortedError, DomainError
 from services.catalog.adapters.documents import (
     Document,
     change_from_doc,
@@ -45,23 +45,28 @@ MAX_COMMIT_ATTEMPTS: Final = 50
 _SORT_KEY: Final = [("created_at", ASCENDING), ("_id", ASCENDING)]
 
 
+INDEXES: Final[dict[str, list[IndexModel]]] = {
+    "products": [
+        IndexModel([("category", ASCENDING), *_SORT_KEY], name="category_created"),
+        IndexModel(_SORT_KEY, name="created"),
+    ],
+    "product_changes": [
+        IndexModel([("op_key", ASCENDING)], name="op_key_unique", unique=True),
+        IndexModel([("product_id", ASCENDING), ("version", ASCENDING)], name="product_version"),
+        IndexModel(
+            [("published", ASCENDING), ("product_id", ASCENDING), ("version", ASCENDING)],
+            name="unpublished",
+        ),
+    ],
+}
+
+
 async def create_indexes(db: AsyncIOMotorDatabase[Document]) -> None:
-    await db.products.create_indexes(
-        [
-            IndexModel([("category", ASCENDING), *_SORT_KEY], name="category_created"),
-            IndexModel(_SORT_KEY, name="created"),
-        ]
-    )
-    await db.product_changes.create_indexes(
-        [
-            IndexModel([("op_key", ASCENDING)], name="op_key_unique", unique=True),
-            IndexModel([("product_id", ASCENDING), ("version", ASCENDING)], name="product_version"),
-            IndexModel(
-                [("published", ASCENDING), ("product_id", ASCENDING), ("version", ASCENDING)],
-                name="unpublished",
-            ),
-        ]
-    )
+    """Idempotent. One index per command: FerretDB 1.24 drops the connection when a single
+    createIndexes names several indexes that already exist."""
+    for collection, indexes in INDEXES.items():
+        for index in indexes:
+            await db[collection].create_indexes([index])
 
 
 class MongoCatalogStore(CatalogStore):
@@ -107,18 +112,28 @@ class MongoCatalogStore(CatalogStore):
             async for doc in self._categories.find().sort("_id", ASCENDING)
         ]
 
-    async def commit(self, product_id: str, decide: Decide) -> ProductChange | None:
+    async def commit(
+        self, product_id: str, decide: Decide, op_key: str | None = None
+    ) -> ProductChange | None:
         async with self._locks.hold(product_id):
             for attempt in range(MAX_COMMIT_ATTEMPTS):
-                change = decide(await self.get(product_id))
+                if op_key and (earlier := await self._find_op(op_key)):
+                    return earlier
+                try:
+                    change = decide(await self.get(product_id))
+                except DomainError:
+                    # A duplicate call may have applied this operation just now elsewhere,
+                    # which is why it no longer fits (e.g. the stock it took is gone).
+                    if op_key and (earlier := await self._find_op(op_key)):
+                        return earlier
+                    raise
                 if change is None:
                     return None
                 try:
                     await self._changes.insert_one(self._change_doc(change))
                 except DuplicateKeyError:
-                    earlier = await self._changes.find_one({"op_key": change.op_key})
-                    if earlier is not None:
-                        return change_from_doc(earlier)
+                    if earlier := await self._find_op(change.op_key):
+                        return earlier
                     # Another process committed this version first (or this one crashed
                     # before projecting it): project the latest change and decide again.
                     await self._catch_up(product_id)
@@ -135,9 +150,9 @@ class MongoCatalogStore(CatalogStore):
             await self._changes.insert_one(self._change_doc(change))
             return change
         except DuplicateKeyError:
-            earlier = await self._changes.find_one({"op_key": change.op_key})
+            earlier = await self._find_op(change.op_key)
             assert earlier is not None
-            return change_from_doc(earlier)
+            return earlier
 
     async def find_changes(self, op_keys: Sequence[str]) -> dict[str, ProductChange]:
         cursor = self._changes.find({"op_key": {"$in": list(op_keys)}})
@@ -175,6 +190,10 @@ class MongoCatalogStore(CatalogStore):
         )
         if latest is not None:
             await self._project(change_from_doc(latest))
+
+    async def _find_op(self, op_key: str) -> ProductChange | None:
+        doc = await self._changes.find_one({"op_key": op_key})
+        return change_from_doc(doc) if doc else None
 
     def _change_doc(self, change: ProductChange) -> Document:
         doc = change_to_doc(change)

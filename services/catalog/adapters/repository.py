@@ -47,10 +47,13 @@ class CatalogStore(abc.ABC):
     async def list_categories(self) -> list[Category]: ...
 
     @abc.abstractmethod
-    async def commit(self, product_id: str, decide: Decide) -> ProductChange | None:
+    async def commit(
+        self, product_id: str, decide: Decide, op_key: str | None = None
+    ) -> ProductChange | None:
         """Applies `decide`'s change atomically: nobody else changed the product meanwhile.
 
-        When a change with the same op key was committed before, returns that one instead.
+        When a change with the same op key (`op_key`, or the one of the decided change) was
+        committed before, returns that one instead, even if `decide` now raises.
         """
 
     @abc.abstractmethod

@@ -1,5 +1,4 @@
 import pytest
-from cart_fakes import FakeCartStore, FakeCatalog
 
 from mesh.errors import FailedPreconditionError, NotFoundError
 from mesh.events import Event
@@ -7,6 +6,8 @@ from services.cart.domain import MAX_LINES, Availability, Money, ProductInfo
 from services.cart.events import completed
 from services.cart.outbox import OutboxRelay
 from services.cart.service import CartService
+
+from .cart_fakes import FakeCartStore, FakeCatalog
 
 MUG = ProductInfo("mug", "Mug", Money(1299, "USD"), inventory=500, image_url="")
 CUP = ProductInfo("cup", "Cup", Money(250, "USD"), inventory=3, image_url="")

@@ -51,7 +51,11 @@ class FakeCatalogStore(CatalogStore):
             for name in names
         ]
 
-    async def commit(self, product_id: str, decide: Decide) -> ProductChange | None:
+    async def commit(
+        self, product_id: str, decide: Decide, op_key: str | None = None
+    ) -> ProductChange | None:
+        if op_key and (earlier := self._by_op_key(op_key)):
+            return earlier
         change = decide(self.products.get(product_id))
         if change is None:
             return None

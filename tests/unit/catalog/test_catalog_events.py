@@ -1,7 +1,6 @@
 from datetime import UTC, datetime
 
 import pytest
-from catalog_fakes import FakeCatalogStore
 from shop.events.v1 import events_pb2
 
 from mesh.events import Event
@@ -11,6 +10,8 @@ from services.catalog.domain.model import ProductDraft
 from services.catalog.domain.money import Money
 from services.catalog.events import event_for
 from services.catalog.outbox import OutboxRelay
+
+from .catalog_fakes import FakeCatalogStore
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 MUG = model.create_product(

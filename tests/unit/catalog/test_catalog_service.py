@@ -2,7 +2,6 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from catalog_fakes import FakeCatalogStore
 
 from mesh.errors import FailedPreconditionError, NotFoundError
 from services.catalog.domain.changes import ChangeKind
@@ -10,6 +9,8 @@ from services.catalog.domain.model import ProductDraft
 from services.catalog.domain.money import Money
 from services.catalog.domain.reservations import StockLine
 from services.catalog.service import CatalogService
+
+from .catalog_fakes import FakeCatalogStore
 
 
 def make_service() -> tuple[CatalogService, FakeCatalogStore]:
