@@ -224,8 +224,15 @@ async def test_a_declined_card_puts_the_stock_back(shop: Shop, start_order: Orde
     assert await shop.cart_items(user_id) == 3
 
 
-async def test_a_slow_processor_is_waited_for_with_the_same_key(
-    shop: Shop, start_order: OrderFactory
+@pytest.mark.parametrize(
+    ("payment_token", "provider_calls"),
+    [
+        ("tok_slow", 1),  # answers after more than one try's deadline
+        ("tok_processingError", 2),  # fails once at the processor, then succeeds
+    ],
+)
+async def test_a_slow_or_flaky_processor_is_retried_with_the_same_key(
+    shop: Shop, start_order: OrderFactory, payment_token: str, provider_calls: int
 ) -> None:
     mug = await shop.product(1250, inventory=10)
     user_id, token = await shop.customer_with_cart(mug, 1)
@@ -233,11 +240,12 @@ async def test_a_slow_processor_is_waited_for_with_the_same_key(
         channel, orders = order_stub(running)
         async with channel:
             order = await orders.PlaceOrder(
-                checkout(user_id, "tok_slow"), metadata=bearer(token, "k1")
+                checkout(user_id, payment_token), metadata=bearer(token, "k1")
             )
 
     assert order.status == order_pb2.ORDER_STATUS_PAID
-    assert shop.provider.charges[order.id] == 1
+    assert shop.provider.charges[order.id] == provider_calls
+    assert await shop.inventory(mug) == 9
 
 
 async def test_a_crash_after_the_charge_ends_paid_after_restart(
