@@ -85,6 +85,13 @@ async def build(runtime: Runtime) -> ServiceSpec:
             await asyncio.sleep(settings.key_reload_seconds)
             await keys.refresh(utc_now())
 
+    async def purge_expired() -> None:
+        # Expired refresh tokens and stale failure counters only cost space; drop them hourly.
+        idle = timedelta(seconds=settings.login_policy.account.window_seconds)
+        while True:
+            await store.purge(utc_now(), idle)
+            await asyncio.sleep(3600)
+
     async def probe_database() -> None:
         await pool.fetchval("SELECT 1")
 
@@ -93,7 +100,7 @@ async def build(runtime: Runtime) -> ServiceSpec:
         services=[SERVICE_NAME],
         register=[lambda server: user_pb2_grpc.add_UserServiceServicer_to_server(servicer, server)],
         probes={"postgres": probe_database},
-        background=[OutboxRelay(pool, publisher).run, reload_keys],
+        background=[OutboxRelay(pool, publisher).run, reload_keys, purge_expired],
         cleanup=[pool.close, publisher.stop],
         key_source=keys,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeAlias
 
 import asyncpg
@@ -197,6 +197,15 @@ class PostgresUserStore(UserStore):
 
     async def clear_attempts(self, key: str) -> None:
         await self._pool.execute("DELETE FROM login_attempts WHERE throttle_key = $1", key)
+
+    async def purge(self, now: datetime, attempts_idle_for: timedelta) -> None:
+        await self._pool.execute("DELETE FROM refresh_tokens WHERE expires_at < $1", now)
+        await self._pool.execute(
+            "DELETE FROM login_attempts WHERE last_failure_at < $1"
+            " AND (locked_until IS NULL OR locked_until < $2)",
+            now - attempts_idle_for,
+            now,
+        )
 
 
 async def _revoke_family(conn: Connection, family_id: str, now: datetime) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from services.user.domain.model import User
 from services.user.domain.sessions import RefreshToken, TokenState
@@ -87,3 +87,7 @@ class UserStore(abc.ABC):
 
     @abc.abstractmethod
     async def clear_attempts(self, key: str) -> None: ...
+
+    @abc.abstractmethod
+    async def purge(self, now: datetime, attempts_idle_for: timedelta) -> None:
+        """Drop expired refresh tokens and failure counters that no longer matter."""

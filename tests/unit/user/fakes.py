@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from services.user.adapters.store import EmailTakenError, PageCursor, Rotation, UserStore
@@ -106,6 +106,15 @@ class FakeUserStore(UserStore):
 
     async def clear_attempts(self, key: str) -> None:
         self.attempts.pop(key, None)
+
+    async def purge(self, now: datetime, attempts_idle_for: timedelta) -> None:
+        self.tokens = {h: t for h, t in self.tokens.items() if t.expires_at >= now}
+        self.attempts = {
+            key: a
+            for key, a in self.attempts.items()
+            if a.last_failure_at >= now - attempts_idle_for
+            or (a.locked_until is not None and a.locked_until >= now)
+        }
 
     def _revoke(self, family_id: str, now: datetime) -> None:
         for token_hash, token in self.tokens.items():
