@@ -62,9 +62,11 @@ class PaymentServiceServicer:
 
     def Charge(self, request, context):
         """Charges a payment token. Idempotent per `idempotency_key`: the same key returns the same
-        payment and never charges twice. A decline is not an error: the payment comes back
-        FAILED with `failure_code`. A transient provider error is UNAVAILABLE and is retried
-        with the same key. Called by the order service.
+        payment and never charges twice; the same key with a different request is
+        FAILED_PRECONDITION (ErrorInfo reason IDEMPOTENCY_KEY_REUSED). A decline is not an error:
+        the payment comes back FAILED with `failure_code`, and that is final. A transient
+        provider error is UNAVAILABLE (reason PROVIDER_UNAVAILABLE): retry with the same key.
+        Called by the order service.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

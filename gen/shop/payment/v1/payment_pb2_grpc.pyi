@@ -38,9 +38,11 @@ class PaymentServiceStub:
     def __new__(cls, channel: _aio.Channel) -> PaymentServiceAsyncStub: ...
     Charge: _grpc.UnaryUnaryMultiCallable[_payment_pb2.ChargeRequest, _payment_pb2.Payment]
     """Charges a payment token. Idempotent per `idempotency_key`: the same key returns the same
-    payment and never charges twice. A decline is not an error: the payment comes back
-    FAILED with `failure_code`. A transient provider error is UNAVAILABLE and is retried
-    with the same key. Called by the order service.
+    payment and never charges twice; the same key with a different request is
+    FAILED_PRECONDITION (ErrorInfo reason IDEMPOTENCY_KEY_REUSED). A decline is not an error:
+    the payment comes back FAILED with `failure_code`, and that is final. A transient
+    provider error is UNAVAILABLE (reason PROVIDER_UNAVAILABLE): retry with the same key.
+    Called by the order service.
     """
     Refund: _grpc.UnaryUnaryMultiCallable[_payment_pb2.RefundRequest, _payment_pb2.Payment]
     """Refunds all or part of a captured payment, never more than what remains captured
@@ -59,9 +61,11 @@ class PaymentServiceAsyncStub(PaymentServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     Charge: _aio.UnaryUnaryMultiCallable[_payment_pb2.ChargeRequest, _payment_pb2.Payment]  # type: ignore[assignment]
     """Charges a payment token. Idempotent per `idempotency_key`: the same key returns the same
-    payment and never charges twice. A decline is not an error: the payment comes back
-    FAILED with `failure_code`. A transient provider error is UNAVAILABLE and is retried
-    with the same key. Called by the order service.
+    payment and never charges twice; the same key with a different request is
+    FAILED_PRECONDITION (ErrorInfo reason IDEMPOTENCY_KEY_REUSED). A decline is not an error:
+    the payment comes back FAILED with `failure_code`, and that is final. A transient
+    provider error is UNAVAILABLE (reason PROVIDER_UNAVAILABLE): retry with the same key.
+    Called by the order service.
     """
     Refund: _aio.UnaryUnaryMultiCallable[_payment_pb2.RefundRequest, _payment_pb2.Payment]  # type: ignore[assignment]
     """Refunds all or part of a captured payment, never more than what remains captured
@@ -83,9 +87,11 @@ class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_payment_pb2.Payment, _abc.Awaitable[_payment_pb2.Payment]]:
         """Charges a payment token. Idempotent per `idempotency_key`: the same key returns the same
-        payment and never charges twice. A decline is not an error: the payment comes back
-        FAILED with `failure_code`. A transient provider error is UNAVAILABLE and is retried
-        with the same key. Called by the order service.
+        payment and never charges twice; the same key with a different request is
+        FAILED_PRECONDITION (ErrorInfo reason IDEMPOTENCY_KEY_REUSED). A decline is not an error:
+        the payment comes back FAILED with `failure_code`, and that is final. A transient
+        provider error is UNAVAILABLE (reason PROVIDER_UNAVAILABLE): retry with the same key.
+        Called by the order service.
         """
 
     @_abc_1.abstractmethod

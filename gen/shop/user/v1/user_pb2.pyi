@@ -483,7 +483,7 @@ class IssueServiceTokenResponse(_message.Message):
     EXPIRES_IN_FIELD_NUMBER: _builtins.int
     TOKEN_TYPE_FIELD_NUMBER: _builtins.int
     access_token: _builtins.str
-    """RS256 JWT whose subject is the client id."""
+    """RS256 JWT with subject "service:<client id>" and role "service"."""
     expires_in: _builtins.int
     """Seconds until the token expires; fetch a new one before that."""
     token_type: _builtins.str

@@ -154,7 +154,8 @@ class UserServiceServicer:
     def IssueServiceToken(self, request, context):
         """Issues a short-lived access token to a service (OAuth2 client-credentials style), for work
         done without a user's request, such as the order recovery loop. The token's subject is
-        the client id and its roles are the client's configured roles.
+        "service:<client id>" and its roles are ["service"]; methods accept it where their access
+        rule says `service` or `internal`. Wrong id or secret: UNAUTHENTICATED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -66,7 +66,8 @@ class UserServiceStub:
     IssueServiceToken: _grpc.UnaryUnaryMultiCallable[_user_pb2.IssueServiceTokenRequest, _user_pb2.IssueServiceTokenResponse]
     """Issues a short-lived access token to a service (OAuth2 client-credentials style), for work
     done without a user's request, such as the order recovery loop. The token's subject is
-    the client id and its roles are the client's configured roles.
+    "service:<client id>" and its roles are ["service"]; methods accept it where their access
+    rule says `service` or `internal`. Wrong id or secret: UNAUTHENTICATED.
     """
 
 @_typing.type_check_only
@@ -106,7 +107,8 @@ class UserServiceAsyncStub(UserServiceStub):
     IssueServiceToken: _aio.UnaryUnaryMultiCallable[_user_pb2.IssueServiceTokenRequest, _user_pb2.IssueServiceTokenResponse]  # type: ignore[assignment]
     """Issues a short-lived access token to a service (OAuth2 client-credentials style), for work
     done without a user's request, such as the order recovery loop. The token's subject is
-    the client id and its roles are the client's configured roles.
+    "service:<client id>" and its roles are ["service"]; methods accept it where their access
+    rule says `service` or `internal`. Wrong id or secret: UNAUTHENTICATED.
     """
 
 class UserServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -197,7 +199,8 @@ class UserServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_user_pb2.IssueServiceTokenResponse, _abc.Awaitable[_user_pb2.IssueServiceTokenResponse]]:
         """Issues a short-lived access token to a service (OAuth2 client-credentials style), for work
         done without a user's request, such as the order recovery loop. The token's subject is
-        the client id and its roles are the client's configured roles.
+        "service:<client id>" and its roles are ["service"]; methods accept it where their access
+        rule says `service` or `internal`. Wrong id or secret: UNAUTHENTICATED.
         """
 
 def add_UserServiceServicer_to_server(servicer: UserServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
