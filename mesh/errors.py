@@ -12,7 +12,7 @@ from typing import ClassVar, Final
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2, message
-from google.rpc import error_details_pb2, status_pb2  # type: ignore[import-untyped]
+from google.rpc import error_details_pb2, status_pb2
 
 __all__ = [
     "ERROR_DOMAIN",

@@ -25,7 +25,7 @@ import jwt
 from aiokafka import AIOKafkaConsumer  # type: ignore[import-untyped]
 from cryptography.hazmat.primitives.asymmetric import rsa
 from google.protobuf import empty_pb2
-from google.rpc import error_details_pb2, status_pb2  # type: ignore[import-untyped]
+from google.rpc import error_details_pb2, status_pb2
 from grpc import aio
 from jwt.algorithms import RSAAlgorithm
 from opentelemetry.sdk.trace import TracerProvider

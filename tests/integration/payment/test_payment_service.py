@@ -11,7 +11,7 @@ import asyncpg
 import grpc
 import pytest
 from aiokafka import AIOKafkaConsumer  # type: ignore[import-untyped]
-from google.rpc import error_details_pb2  # type: ignore[import-untyped]
+from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from shop.common.v1 import common_pb2
 from shop.events.v1 import events_pb2

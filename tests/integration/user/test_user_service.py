@@ -12,7 +12,7 @@ import jwt
 import pytest
 from aiokafka import AIOKafkaConsumer  # type: ignore[import-untyped]
 from google.protobuf import field_mask_pb2
-from google.rpc import error_details_pb2  # type: ignore[import-untyped]
+from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from shop.events.v1 import events_pb2
 from shop.user.v1 import user_pb2, user_pb2_grpc
