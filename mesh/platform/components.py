@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -75,6 +75,8 @@ class EnvironmentBuilder:
     # DSN of each owner's database ("user" -> postgresql://shop_user:...@.../shop_user).
     database_urls: Mapping[str, str]
     base: Mapping[str, str]
+    # The services that run beside the gateway (short names).
+    services: Sequence[str] = ()
 
     def addresses(self) -> dict[str, str]:
         return {
@@ -129,6 +131,8 @@ class EnvironmentBuilder:
             GATEWAY_PORT=str(self.config.ports.gateway),
             GATEWAY_METRICS_PORT=str(self.config.ports.gateway_metrics),
             REDIS_URL=self.store_urls["redis"],
+            # Readiness waits only for the services that exist in this checkout.
+            GATEWAY_UPSTREAMS=",".join(self.services),
             SERVICE_CLIENT_ID=GATEWAY,
             SERVICE_CLIENT_SECRET=self.credentials.client_secrets[GATEWAY],
         )

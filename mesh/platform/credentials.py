@@ -25,6 +25,11 @@ def owned_databases() -> tuple[str, ...]:
     return (*(f"shop_{s}" for s in SERVICE_DATABASES), FERRETDB_DATABASE)
 
 
+def admin_password() -> str:
+    """A random password that always meets the user service's policy (letters + a digit)."""
+    return f"{secrets.token_urlsafe(24)}-{secrets.randbelow(10)}"
+
+
 def _token() -> str:
     return secrets.token_urlsafe(24)
 
@@ -34,7 +39,7 @@ class Credentials:
     postgres_password: str = field(default_factory=_token)
     redis_password: str = field(default_factory=_token)
     admin_email: str = DEFAULT_ADMIN_EMAIL
-    admin_password: str = field(default_factory=_token)
+    admin_password: str = field(default_factory=lambda: admin_password())
     # Login role password per database (shop_user, ..., ferretdb).
     database_passwords: Mapping[str, str] = field(
         default_factory=lambda: {name: _token() for name in owned_databases()}

@@ -149,6 +149,7 @@ class LocalPlatform:
                 if owns_database(c.name)
             },
             base=self._base_env,
+            services=[c.name for c in self.components if not c.is_gateway],
         )
         return {c.name: builder.for_component(c) for c in self.components}
 

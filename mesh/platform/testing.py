@@ -90,11 +90,17 @@ class RunningPlatform:
     """A whole platform started for end-to-end tests; everything on its own free ports."""
 
     base_url: str
+    gateway_metrics_url: str
     grpc_addresses: Mapping[str, str]
     admin_email: str
     admin_password: str
     mailbox: Mailbox
+    state_dir: Path
     platform: LocalPlatform
+
+    @property
+    def gateway_url(self) -> str:
+        return self.base_url
 
     def service_environment(self, name: str) -> dict[str, str]:
         """The environment a component runs with (store URLs, addresses, credentials)."""
@@ -116,6 +122,8 @@ def start_platform(infra: Infrastructure, *, load_demo: bool = False) -> Running
         raise
     return RunningPlatform(
         base_url=platform.base_url,
+        gateway_metrics_url=f"http://127.0.0.1:{infra.config.ports.gateway_metrics}/metrics",
+        state_dir=infra.config.state_dir,
         grpc_addresses={
             c.name: platform.grpc_address(c.name) for c in platform.components if not c.is_gateway
         },

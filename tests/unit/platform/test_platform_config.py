@@ -94,6 +94,7 @@ def test_credentials_are_created_once_and_private(tmp_path: Path) -> None:
     assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
     assert set(first.client_secrets) >= {"user", "catalog", "gateway"}
     assert len(first.admin_password) >= 24
+    assert any(not c.isalpha() for c in first.admin_password)
 
 
 def test_admin_from_the_environment_wins_when_both_are_set(tmp_path: Path) -> None:

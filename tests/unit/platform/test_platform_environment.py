@@ -32,6 +32,7 @@ def builder(tmp_path: Path, credentials: Credentials) -> EnvironmentBuilder:
             "order": "postgresql://shop_order:y@127.0.0.1:1/shop_order",
         },
         base={"PATH": "/usr/bin", "DATABASE_URL": "postgresql://leaked", "LOG_LEVEL": "DEBUG"},
+        services=["user", "order"],
     )
 
 
@@ -84,6 +85,7 @@ def test_gateway_environment(tmp_path: Path) -> None:
     assert env["GATEWAY_METRICS_PORT"] == str(env_builder.config.ports.gateway_metrics)
     assert env["REDIS_URL"] == STORE_URLS["redis"]
     assert "CATALOG_SERVICE_ADDR" in env
+    assert env["GATEWAY_UPSTREAMS"] == "user,order"
 
 
 def test_passwords_are_hidden_in_tables() -> None:
