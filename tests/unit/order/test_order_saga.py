@@ -70,9 +70,9 @@ class Shop:
             self.store, self.cart, self.catalog, self.runner(faults), POLICY, "USD", self.clock
         )
 
-    def recovery(self) -> SagaRecovery:
+    def recovery(self, faults: FaultHook | None = None) -> SagaRecovery:
         policy = RecoveryPolicy(grace=timedelta(seconds=30))
-        return SagaRecovery(self.store, self.runner(), self.clock, policy)
+        return SagaRecovery(self.store, self.runner(faults), self.clock, policy)
 
     def only_order(self) -> Order:
         (order,) = self.store.orders.values()
@@ -274,6 +274,30 @@ async def test_recovery_leaves_fresh_sagas_to_their_live_runner() -> None:
         await shop.orders(faults=crash).place_order(ADA, request(), "key-1")
     assert await shop.recovery().run_once() == 0
     assert shop.only_order().saga_step is SagaStep.CHARGING
+
+
+async def test_one_broken_order_does_not_hold_up_the_recovery_of_others() -> None:
+    shop = Shop()
+    shop.cart.carts["bob"] = [CartItem("mug", 1)]
+
+    async def crash(point: Checkpoint, order: Order) -> None:
+        if point is Checkpoint.BEFORE_CHARGE:
+            raise Crash(point)
+
+    with pytest.raises(Crash):
+        await shop.orders(faults=crash).place_order(ADA, request(), "key-1")
+    with pytest.raises(Crash):
+        await shop.orders(faults=crash).place_order(BOB, request(user_id="bob"), "key-1")
+    ada_order, bob_order = shop.store.orders.values()
+
+    async def ada_still_broken(point: Checkpoint, order: Order) -> None:
+        if order.id == ada_order.id:
+            raise Crash(point)
+
+    shop.clock.advance(timedelta(minutes=1))
+    assert await shop.recovery(ada_still_broken).run_once() == 1
+    assert shop.store.orders[bob_order.id].status is OrderStatus.PAID
+    assert shop.store.orders[ada_order.id].saga_step is SagaStep.CHARGING
 
 
 async def test_an_abandoned_checkout_is_compensated_not_charged() -> None:
