@@ -1,0 +1,1 @@
+"""Notification service: emails and text messages to shoppers, fed by domain events."""

@@ -1,0 +1,1 @@
+"""The notification service's ports to the outside: store, mail, SMS, templates, users."""

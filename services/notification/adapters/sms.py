@@ -1,0 +1,47 @@
+"""Text messages through a provider port; the sandbox provider only records what it would send."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class TextMessage:
+    to: str
+    text: str
+    message_id: str
+
+
+class SmsProvider(Protocol):
+    async def send(self, message: TextMessage) -> None:
+        """Returns once the provider accepted it; raises Transient/PermanentDeliveryError."""
+        ...
+
+
+class SandboxSmsProvider:
+    """Accepts every message and appends it to `outbox_file` (JSON lines), if given."""
+
+    def __init__(self, outbox_file: Path | None = None) -> None:
+        self._outbox_file = outbox_file
+        self.sent: list[TextMessage] = []
+
+    async def send(self, message: TextMessage) -> None:
+        self.sent.append(message)
+        logger.info("sandbox SMS to %s: %s", message.to, message.text)
+        if self._outbox_file is not None:
+            line = json.dumps({**asdict(message), "time": datetime.now(UTC).isoformat()})
+            await asyncio.to_thread(self._append, line)
+
+    def _append(self, line: str) -> None:
+        assert self._outbox_file is not None
+        self._outbox_file.parent.mkdir(parents=True, exist_ok=True)
+        with self._outbox_file.open("a", encoding="utf-8") as outbox:
+            outbox.write(line + "\n")

@@ -1,0 +1,1 @@
+"""The notification service's rules: plain Python, no gRPC and no I/O."""
