@@ -1,7 +1,8 @@
 """Gateway overhead benchmark: the same four calls through REST and directly over gRPC.
 
-Runs against services started by `make up` / `shop up` (ports and credentials from the
-platform's configuration and state directory). It starts its own `python -m gateway` in front
+Runs against the services of `make up` / `shop up` when they answer (ports and credentials from
+the platform's configuration and state directory), else starts a private platform on free ports
+for the run (as the end-to-end tests do). It starts its own `python -m gateway` in front
 of them with the rate limits lifted (the edge limit of 60 requests a minute would otherwise be
 the thing measured), then drives each call at a fixed concurrency for a fixed time and writes
 requests per second and p50/p95/p99 latency, with a description of the machine, to
@@ -25,7 +26,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +43,7 @@ from shop.order.v1 import order_pb2, order_pb2_grpc
 
 from mesh.platform.config import PlatformConfig, repo_root
 from mesh.platform.credentials import CredentialStore, admin_from_env
+from mesh.platform.testing import discard, session_infrastructure, start_platform
 
 log = logging.getLogger("bench")
 
@@ -168,9 +171,18 @@ def _machine() -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Target:
+    """Where the services are and who the admin is."""
+
+    grpc: Mapping[str, str]
+    admin_email: str
+    admin_password: str
+    log_dir: Path
+
+
 class Bench:
-    def __init__(self, config: PlatformConfig, gateway_url: str, concurrency: int) -> None:
-        self.config = config
+    def __init__(self, target: Target, gateway_url: str, concurrency: int) -> None:
         self.concurrency = concurrency
         self.http = httpx.AsyncClient(
             base_url=gateway_url,
@@ -178,8 +190,7 @@ class Bench:
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
         )
         self.channels = {
-            name: aio.insecure_channel(f"127.0.0.1:{config.ports.grpc[name]}")
-            for name in ("catalog", "cart", "order")
+            name: aio.insecure_channel(target.grpc[name]) for name in ("catalog", "cart", "order")
         }
         self.catalog = catalog_pb2_grpc.CatalogServiceStub(self.channels["catalog"])
         self.cart = cart_pb2_grpc.CartServiceStub(self.channels["cart"])
@@ -313,7 +324,7 @@ class Bench:
 
 
 def _start_gateway(
-    config: PlatformConfig, port: int, workers: int, log_file: Path
+    target: Target, port: int, workers: int, log_file: Path
 ) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -325,11 +336,7 @@ def _start_gateway(
         "GATEWAY_RATE_LIMIT_PER_MINUTE": str(10**9),
         "GATEWAY_USER_RATE_LIMIT_PER_MINUTE": str(10**9),
         "GATEWAY_LOGIN_RATE_LIMIT_PER_MINUTE": str(10**9),
-        "SHOP_STATE_DIR": str(config.state_dir),
-        **{
-            f"{name.upper()}_SERVICE_ADDR": f"127.0.0.1:{grpc_port}"
-            for name, grpc_port in config.ports.grpc.items()
-        },
+        **{f"{name.upper()}_SERVICE_ADDR": address for name, address in target.grpc.items()},
     }
     env.pop("REDIS_URL", None)
     with log_file.open("wb") as output:
@@ -393,20 +400,63 @@ def _write(results: Mapping[str, Any], directory: Path) -> Path:
     return target
 
 
-async def _run(args: argparse.Namespace) -> dict[str, Any]:
+def _running_target() -> Target | None:
+    """The platform of `make up`, when its state exists and the needed services answer."""
     config = PlatformConfig.from_env(os.environ, repo_root())
     store = CredentialStore(config.state_dir)
     if not store.exists():
-        raise SystemExit(f"no platform state in {config.state_dir}: start it with `make up` first")
+        return None
+    grpc_addresses = {name: f"127.0.0.1:{port}" for name, port in config.ports.grpc.items()}
+    if not all(_answers(grpc_addresses[name]) for name in _NEEDED):
+        return None
     credentials = admin_from_env(store.load_or_create()[0], os.environ)
-    port = _free_port()
     config.log_dir.mkdir(parents=True, exist_ok=True)
-    gateway = _start_gateway(
-        config, port, args.gateway_workers, config.log_dir / "bench-gateway.log"
+    return Target(
+        grpc_addresses, credentials.admin_email, credentials.admin_password, config.log_dir
     )
-    bench = Bench(config, f"http://127.0.0.1:{port}", args.concurrency)
+
+
+def _answers(address: str) -> bool:
+    host, _, port = address.rpartition(":")
     try:
-        await bench.setup(credentials.admin_email, credentials.admin_password)
+        with socket.create_connection((host, int(port)), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@contextmanager
+def _target() -> Iterator[Target]:
+    running = _running_target()
+    if running is not None:
+        log.info("benchmarking the running platform")
+        yield running
+        return
+    log.info("no running platform: starting a private one (takes a minute or two)")
+    infra = session_infrastructure()
+    try:
+        platform_ = start_platform(infra)
+        try:
+            yield Target(
+                dict(platform_.grpc_addresses),
+                platform_.admin_email,
+                platform_.admin_password,
+                infra.config.log_dir,
+            )
+        finally:
+            platform_.platform.stop()
+    finally:
+        discard(infra)
+
+
+async def _run(args: argparse.Namespace, target: Target) -> dict[str, Any]:
+    port = _free_port()
+    gateway = _start_gateway(
+        target, port, args.gateway_workers, target.log_dir / "bench-gateway.log"
+    )
+    bench = Bench(target, f"http://127.0.0.1:{port}", args.concurrency)
+    try:
+        await bench.setup(target.admin_email, target.admin_password)
         plan: list[tuple[str, str, Call, Prepare | None]] = [
             ("gateway", "GET /v1/products", bench.rest_list, None),
             ("grpc", "CatalogService.ListProducts", bench.grpc_list, None),
@@ -454,9 +504,10 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     args.results_dir.mkdir(parents=True, exist_ok=True)
-    results = asyncio.run(_run(args))
-    target = _write(results, args.results_dir)
-    log.info("results written to %s", target)
+    with _target() as target:
+        results = asyncio.run(_run(args, target))
+    written = _write(results, args.results_dir)
+    log.info("results written to %s", written)
 
 
 if __name__ == "__main__":
