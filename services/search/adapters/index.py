@@ -1,0 +1,187 @@
+"""The product index on Elasticsearch: one alias to read, indices behind it, conditional writes.
+
+Searches read through the alias `<alias>`; a reindex builds a new index `<alias>_v<stamp>`
+that carries the alias `<alias>_building` meanwhile, and event writes go to every index
+holding either alias, so the new index misses nothing that happens while it is built.
+
+Writes are read-modify-write with optimistic concurrency (`if_seq_no`/`if_primary_term`,
+retried on conflict): the distribution has no scripting, and three independently versioned
+streams feed one document, which external versioning cannot express.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from elasticsearch import AsyncElasticsearch, ConflictError, NotFoundError
+
+from services.search.adapters.mapping import MAPPINGS, SETTINGS
+from services.search.domain.documents import Change, Source
+
+logger = logging.getLogger(__name__)
+
+MAX_WRITE_ATTEMPTS = 20
+
+
+class ProductIndex:
+    def __init__(self, es: AsyncElasticsearch, alias: str) -> None:
+        self._es = es
+        self.alias = alias
+        self.building_alias = f"{alias}_building"
+        self._pattern = f"{alias}_v*"
+
+    # --- layout ---------------------------------------------------------------------------
+
+    async def ensure(self) -> bool:
+        """Creates a first (empty) index behind the alias when there is none; True if it did.
+
+        The first index has a fixed name, so replicas starting together create it once.
+        """
+        if await self._es.indices.exists_alias(name=self.alias):
+            return False
+        try:
+            await self._es.indices.create(
+                index=f"{self.alias}_v0",
+                settings=SETTINGS,
+                mappings=MAPPINGS,
+                aliases={self.alias: {}},
+            )
+        except Exception as error:
+            if "resource_already_exists_exception" not in str(error):
+                raise
+            return False
+        return True
+
+    async def create_building(self) -> str:
+        name = f"{self.alias}_v{time.strftime('%Y%m%d%H%M%S')}{random.randrange(10**6):06d}"
+        await self._es.indices.create(
+            index=name, settings=SETTINGS, mappings=MAPPINGS, aliases={self.building_alias: {}}
+        )
+        return name
+
+    async def swap(self, new_index: str) -> None:
+        """One atomic step: the alias moves to `new_index`, which stops being 'building'."""
+        await self._es.indices.update_aliases(
+            actions=[
+                {"remove": {"index": self._pattern, "alias": self.alias, "must_exist": False}},
+                {"add": {"index": new_index, "alias": self.alias}},
+                {"remove": {"index": new_index, "alias": self.building_alias}},
+            ]
+        )
+
+    async def delete_unused(self) -> list[str]:
+        """Deletes the indices that hold neither alias (replaced or abandoned ones)."""
+        unused = [
+            name
+            for name, entry in (await self._indices()).items()
+            if not {self.alias, self.building_alias} & set(entry)
+        ]
+        if unused:
+            await self._es.indices.delete(index=",".join(unused), ignore_unavailable=True)
+        return unused
+
+    async def delete(self, index: str) -> None:
+        await self._es.indices.delete(index=index, ignore_unavailable=True)
+
+    async def refresh(self, index: str) -> None:
+        await self._es.indices.refresh(index=index)
+
+    async def _indices(self) -> dict[str, list[str]]:
+        """Every index of this alias family, with the aliases it holds."""
+        found = await self._es.indices.get_alias(index=self._pattern)
+        return {name: list(entry.get("aliases", {})) for name, entry in found.body.items()}
+
+    async def write_targets(self) -> list[str]:
+        return [
+            name
+            for name, aliases in (await self._indices()).items()
+            if {self.alias, self.building_alias} & set(aliases)
+        ]
+
+    # --- writes ---------------------------------------------------------------------------
+
+    async def apply(self, product_id: str, change: Change) -> None:
+        """Applies `change` to the product's document in every index being written."""
+        targets = await self.write_targets()
+        if not targets:
+            raise RuntimeError(f"no index behind {self.alias}; the service creates it at start")
+        for index in targets:
+            await self.apply_to(index, product_id, change)
+
+    async def apply_to(self, index: str, product_id: str, change: Change) -> None:
+        for _ in range(MAX_WRITE_ATTEMPTS):
+            try:
+                stored = await self._es.get(index=index, id=product_id)
+            except NotFoundError as error:
+                if _index_missing(error):
+                    return  # replaced and deleted meanwhile: nothing reads it any more
+                current, seq = None, None
+            else:
+                current, seq = stored["_source"], (stored["_seq_no"], stored["_primary_term"])
+            updated = change(current)
+            if updated is None:
+                return
+            try:
+                if seq is None:
+                    await self._es.create(index=index, id=product_id, document=updated)
+                else:
+                    await self._es.index(
+                        index=index,
+                        id=product_id,
+                        document=updated,
+                        if_seq_no=seq[0],
+                        if_primary_term=seq[1],
+                    )
+                return
+            except ConflictError:
+                await asyncio.sleep(random.uniform(0, 0.01))
+        raise RuntimeError(f"product {product_id} in {index} kept changing; giving up")
+
+    async def load(self, index: str, documents: Sequence[tuple[str, Source, Change]]) -> None:
+        """Bulk-creates documents; one that already exists gets its change applied instead."""
+        if not documents:
+            return
+        operations: list[dict[str, Any]] = []
+        for product_id, source, _ in documents:
+            operations += [{"create": {"_index": index, "_id": product_id}}, source]
+        response = await self._es.bulk(operations=operations)
+        for item, (product_id, _, change) in zip(response["items"], documents, strict=True):
+            status = item["create"]["status"]
+            if status == 409:
+                await self.apply_to(index, product_id, change)
+            elif status >= 300:
+                raise RuntimeError(f"indexing {product_id} failed: {item['create'].get('error')}")
+
+    async def scan(self, index: str, query: dict[str, Any]) -> AsyncIterator[Source]:
+        """Every matching document of `index`, in id order (search_after paging)."""
+        after: list[Any] | None = None
+        while True:
+            body: dict[str, Any] = {"query": query, "sort": [{"id": "asc"}], "size": 500}
+            if after is not None:
+                body["search_after"] = after
+            response = await self._es.search(index=index, **body)
+            hits = response["hits"]["hits"]
+            for hit in hits:
+                yield hit["_source"]
+            if len(hits) < 500:
+                return
+            after = hits[-1]["sort"]
+
+    # --- reads ----------------------------------------------------------------------------
+
+    async def search(self, body: dict[str, Any]) -> dict[str, Any]:
+        response = await self._es.search(index=self.alias, **body)
+        return dict(response.body)
+
+    async def ping(self) -> None:
+        await self._es.cluster.health(index=self.alias)
+
+
+def _index_missing(error: NotFoundError) -> bool:
+    body = error.body if isinstance(error.body, dict) else {}
+    return bool(body.get("error", {}).get("type") == "index_not_found_exception")

@@ -1,0 +1,75 @@
+"""Assembles the search service: settings in, index and consumer built, servicer wired."""
+
+from __future__ import annotations
+
+import logging
+
+from elasticsearch import AsyncElasticsearch
+from grpc import aio
+from shop.catalog.v1 import catalog_pb2_grpc
+from shop.search.v1 import search_pb2, search_pb2_grpc
+
+from mesh.bootstrap import Runtime
+from mesh.clients import CallAs
+from mesh.events import EventConsumer, EventPublisher, topic_for
+from mesh.server import BackgroundTask, ServiceSpec
+from services.search.adapters.index import ProductIndex
+from services.search.reindex import CatalogPages, reindex
+from services.search.service import SearchService
+from services.search.servicer import SearchServicer
+from services.search.settings import Settings
+from services.search.updates import AlwaysHandle, IndexUpdater
+
+SERVICE_NAME = search_pb2.DESCRIPTOR.services_by_name["SearchService"].full_name
+logger = logging.getLogger(__name__)
+
+
+async def build(runtime: Runtime) -> ServiceSpec:
+    settings = Settings.from_env(runtime.environ)
+    es = AsyncElasticsearch(settings.elasticsearch_url)
+    index = ProductIndex(es, settings.index_alias)
+    first_start = await index.ensure()
+    publisher = EventPublisher(settings.kafka_bootstrap_servers, client_id="search")
+    await publisher.start()
+    consumer = EventConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=settings.consumer_group,
+        topics=[topic_for("product"), topic_for("review")],
+        handler=IndexUpdater(index).handle,
+        processed=AlwaysHandle(),
+        dead_letters=publisher,
+        tracer=runtime.tracer_provider.get_tracer("search"),
+    )
+    catalog = CatalogPages(
+        catalog_pb2_grpc.CatalogServiceStub(
+            runtime.channels.channel("catalog", call_as=CallAs.ANONYMOUS)
+        )
+    )
+
+    async def initial_reindex() -> None:
+        # The alias was just created (empty): fill it from the catalog. A failure raises,
+        # and the runtime restarts the task until the catalog answers.
+        await reindex(
+            index,
+            catalog,
+            page_size=settings.reindex_page_size,
+            grace_seconds=settings.reindex_grace_seconds,
+        )
+
+    servicer = SearchServicer(SearchService(index))
+
+    def register(server: aio.Server) -> None:
+        search_pb2_grpc.add_SearchServiceServicer_to_server(servicer, server)
+
+    background: list[BackgroundTask] = [consumer.run]
+    if first_start:
+        logger.info("no index behind %s yet: indexing the catalog", settings.index_alias)
+        background.append(initial_reindex)
+    return ServiceSpec(
+        name="search",
+        services=[SERVICE_NAME],
+        register=[register],
+        probes={"elasticsearch": index.ping},
+        background=background,
+        cleanup=[es.close, publisher.stop],
+    )
