@@ -86,6 +86,9 @@ def build_request(
         found = resolve_path(descriptor, name)
         if found is None or body_rule == "*" or _is_bound(_proto_path(found), bound):
             raise RequestError(f"unknown query parameter {name!r}", name)
+        if value == "" and not _textual(found[-1]):
+            # `?pageSize=` (an empty form field) means "not given", as for a string.
+            continue
         _assign(tree, found, value, name)
     if tree:
         overlay = type(message)()
@@ -173,3 +176,10 @@ def _wrapped_field(wrapper: FieldDescriptor) -> FieldDescriptor:
     wrapper_type = wrapper.message_type
     assert wrapper_type is not None
     return wrapper_type.fields_by_name["value"]
+
+
+def _textual(field: FieldDescriptor) -> bool:
+    """Whether an empty string is a value of this field (strings and bytes, also wrapped)."""
+    if message_name(field) in WRAPPER_TYPES:
+        field = _wrapped_field(field)
+    return field.type in (FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_BYTES)

@@ -140,6 +140,8 @@ CASES: list[tuple[str, str, str, bytes, dict[str, Any]]] = [
     ("query optional zero", "GET", "/v1/echo?maybe=0", b"", {"maybe": 0}),
     ("query percent and plus", "GET", "/v1/echo?id=a%26b+c", b"", {"id": "a&b c"}),
     ("query empty value", "GET", "/v1/echo?id=", b"", {}),
+    ("query empty number is unset", "GET", "/v1/echo?i32=&color=&ts=&flag=", b"", {}),
+    ("query empty string wrapper is set", "GET", "/v1/echo?wStr=&wI64=", b"", {"wStr": ""}),
     (
         "timestamp",
         "GET",
