@@ -215,8 +215,9 @@ class Pipeline:
                 )
             return await self._verifier.verify(token)
         except DomainError as error:
-            # A stale token must not break a public page: the call proceeds anonymously.
-            if route.access.public and error.code == grpc.StatusCode.UNAUTHENTICATED:
+            # A stale token (or keys that cannot be fetched right now) must not break a public
+            # page: the call proceeds anonymously.
+            if route.access.public:
                 return None
             raise _rejection_of(error) from None
 
