@@ -23,7 +23,7 @@ from gateway.http import (
     send_response,
 )
 from gateway.observability import AccessLog, GatewayMetrics
-from gateway.pipeline import Pipeline, RequestLog
+from gateway.pipeline import Pipeline, RequestLog, limit_headers
 from gateway.transcoding.errors import status_json
 from gateway.upstream import Upstream
 
@@ -115,12 +115,13 @@ class GatewayApp:
             log.route = "preflight"
             return self._pipeline.preflight(request)
         try:
-            limit_headers = await self._pipeline.admit(request, log)
+            decisions = await self._pipeline.admit(request, log)
             if path == "/openapi.json" or path == "/docs" or path.startswith("/docs/"):
                 log.route = "/docs" if path != "/openapi.json" else path
                 response = self._site(request, path)
+                response.headers.extend(limit_headers(decisions))
             else:
-                response = await self._pipeline.handle(request, receive, log, limit_headers)
+                response = await self._pipeline.handle(request, receive, log, decisions)
         except Rejection as rejection:
             response = rejection.response()
         except Exception:

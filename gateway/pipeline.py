@@ -38,7 +38,7 @@ from mesh.auth.identity import Identity
 from mesh.auth.interceptor import TokenVerifier, authorize, bearer_token
 from mesh.errors import DomainError, to_rpc_status
 
-__all__ = ["EdgeLimits", "Pipeline", "RequestLog"]
+__all__ = ["EdgeLimits", "Pipeline", "RequestLog", "enforce", "limit_headers"]
 
 _IDEMPOTENCY_KEY: Final = re.compile(r"^[\x21-\x7e]{1,255}$")
 _JSON_TYPES: Final = re.compile(r"^application/([a-z0-9.+-]+\+)?json\s*(;.*)?$", re.IGNORECASE)
@@ -116,17 +116,18 @@ class Pipeline:
             request.peer, request.headers.get("x-forwarded-for"), self._limits.trusted_proxies
         )
 
-    async def admit(self, request: HttpRequest, log: RequestLog) -> Headers:
-        """Bot and per-IP checks every non-probe request passes; returns RateLimit headers."""
+    async def admit(self, request: HttpRequest, log: RequestLog) -> list[Decision]:
+        """Bot and per-IP checks every non-probe request passes (429 raised here)."""
         if self._bots.is_denied(request.headers.get("user-agent")):
             raise Rejection(
                 _status(grpc.StatusCode.PERMISSION_DENIED, "automated clients are not allowed")
             )
-        decision = await self._limiter.hit(f"ip:{log.client_ip}", self._limits.per_ip)
-        return _enforce([decision])
+        decisions = [await self._limiter.hit(f"ip:{log.client_ip}", self._limits.per_ip)]
+        enforce(decisions)
+        return decisions
 
     async def handle(
-        self, request: HttpRequest, receive: Receive, log: RequestLog, limit_headers: Headers
+        self, request: HttpRequest, receive: Receive, log: RequestLog, decisions: list[Decision]
     ) -> HttpResponse:
         try:
             found = self._router.resolve(request.method, request.raw_path)
@@ -147,12 +148,11 @@ class Pipeline:
         route = found.route
         log.route = route.template.source
         log.rpc = route.grpc_path
-        decisions: list[Decision] = []
         route_limit = self._limits.per_route.get(route.method.full_name)
         if route_limit is not None:
             key = f"route:{route.method.full_name}:ip:{log.client_ip}"
             decisions.append(await self._limiter.hit(key, route_limit))
-            limit_headers = _enforce(decisions) or limit_headers
+            enforce(decisions)
         body = await self._body(request, receive, route)
         identity = await self._identify(request, route)
         if identity is not None:
@@ -160,7 +160,7 @@ class Pipeline:
             decisions.append(
                 await self._limiter.hit(f"user:{identity.subject}", self._limits.per_user)
             )
-            limit_headers = _enforce(decisions) or limit_headers
+            enforce(decisions)
         message = self._transcode(route, found, request, body)
         try:
             authorize(route.access, identity, message)
@@ -168,7 +168,7 @@ class Pipeline:
             raise _rejection_of(error) from None
         response = await self._call(request, route, message, identity, log)
         payload = render_response(response, route.response_body, route.success_status)
-        return HttpResponse(route.success_status, payload, list(limit_headers))
+        return HttpResponse(route.success_status, payload, limit_headers(decisions))
 
     async def _body(self, request: HttpRequest, receive: Receive, route: Route) -> object:
         if not route.body:
@@ -307,18 +307,28 @@ def _rejection_of(error: DomainError) -> Rejection:
     return Rejection(to_rpc_status(error), headers=headers)
 
 
-def _enforce(decisions: list[Decision]) -> Headers:
-    """RateLimit-* headers of the tightest limit; a 429 Rejection when one is exceeded."""
+def _tightest(decisions: list[Decision]) -> Decision:
+    return min(decisions, key=lambda d: (d.allowed, d.remaining))
+
+
+def limit_headers(decisions: list[Decision]) -> Headers:
+    """RateLimit-* headers of the tightest of the limits a request counted against."""
     if not decisions:
         return []
-    tightest = min(decisions, key=lambda d: (d.allowed, d.remaining))
-    headers = [
+    tightest = _tightest(decisions)
+    return [
         ("ratelimit-limit", str(tightest.limit)),
         ("ratelimit-remaining", str(tightest.remaining)),
         ("ratelimit-reset", str(tightest.reset_seconds)),
     ]
+
+
+def enforce(decisions: list[Decision]) -> None:
+    """A 429 Rejection when one of the limits is exceeded."""
+    tightest = _tightest(decisions)
     if tightest.allowed:
-        return headers
+        return
+    headers = limit_headers(decisions)
     status = _status(grpc.StatusCode.RESOURCE_EXHAUSTED, "too many requests; retry later")
     status.details.add().Pack(
         error_details_pb2.RetryInfo(

@@ -457,10 +457,15 @@ async def test_61st_request_in_a_minute_is_429(make: Callable[..., Harness]) -> 
 async def test_route_limit_is_stricter(make: Callable[..., Harness]) -> None:
     harness = make(route_rate_limits={"gwtest.v1.ConformanceService.Create": 2})
     async with harness.client() as client:
-        codes = [(await client.post("/v1/things", json={})).status_code for _ in range(3)]
+        responses = [await client.post("/v1/things", json={}) for _ in range(3)]
         other_route = await client.get("/v1/things/t1")
-    assert codes == [201, 201, 429]
+    assert [r.status_code for r in responses] == [201, 201, 429]
+    # The headers describe the tightest limit the request counted against.
+    assert responses[0].headers["ratelimit-limit"] == "2"
+    assert responses[0].headers["ratelimit-remaining"] == "1"
     assert other_route.status_code == 200
+    assert other_route.headers["ratelimit-limit"] == "60"
+    assert other_route.headers["ratelimit-remaining"] == "56"
 
 
 async def test_per_user_limit(make: Callable[..., Harness], signer: Signer) -> None:
