@@ -88,8 +88,12 @@ class PortPlan:
 
 
 def free_ports() -> Iterator[int]:
-    """Yield distinct ports that the kernel reports free right now."""
-    seen: set[int] = set()
+    """Yield distinct ports that the kernel reports free right now.
+
+    The defaults of `shop up` are never handed out, so a test platform cannot take a port
+    that a developer's `shop up` will want later.
+    """
+    seen: set[int] = set(_default_ports())
     while True:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
             probe.bind(("127.0.0.1", 0))
@@ -97,6 +101,24 @@ def free_ports() -> Iterator[int]:
         if port not in seen:
             seen.add(port)
             yield port
+
+
+def _default_ports() -> set[int]:
+    plan = PortPlan()
+    return {
+        plan.postgres,
+        plan.redis,
+        plan.kafka,
+        plan.kafka_controller,
+        plan.mongodb,
+        plan.elasticsearch,
+        plan.elasticsearch_transport,
+        plan.smtp,
+        plan.gateway,
+        plan.gateway_metrics,
+        *plan.grpc.values(),
+        *plan.metrics.values(),
+    }
 
 
 @dataclass(frozen=True)

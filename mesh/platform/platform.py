@@ -58,7 +58,14 @@ class LocalPlatform:
 
     def start(self, *, load_demo: bool = True, strict: bool = False) -> None:
         """Start everything; with `strict` (or under CI) a component that fails is an error."""
+        began = time.monotonic()
         self.infra.ensure(STORES)
+        logger.info(
+            "stores ready in %.1fs (%s)",
+            time.monotonic() - began,
+            ", ".join(f"{n} {s:.1f}s" for n, s in self.infra.report.seconds.items()),
+        )
+        began = time.monotonic()
         environments = self.environments()
         for component in self.components:
             process = ManagedProcess(
@@ -68,12 +75,24 @@ class LocalPlatform:
                 pid_path=self.config.run_dir / f"{component.name}.pid",
                 env=environments[component.name],
                 cwd=self.config.repo_root,
+                ports=self._ports_of(component),
             )
             process.start()
             self._processes[component.name] = process
         self._wait_healthy(strict=strict or self.config.ci)
+        logger.info(
+            "%d components healthy in %.1fs",
+            len(self.components) - len(self.failed),
+            time.monotonic() - began,
+        )
         if load_demo:
             self.load_demo_catalog()
+
+    def _ports_of(self, component: Component) -> list[int]:
+        ports = self.config.ports
+        if component.is_gateway:
+            return [ports.gateway, ports.gateway_metrics]
+        return [ports.grpc[component.name], ports.metrics[component.name]]
 
     def _wait_healthy(self, *, strict: bool) -> None:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
@@ -122,7 +141,8 @@ class LocalPlatform:
             logger.error("demo catalog could not be loaded: %s", error)
             return
         marker.write_text(f"{loaded}\n")
-        logger.info("demo catalog: %d products loaded", loaded)
+        if loaded:
+            logger.info("demo catalog: %d products loaded", loaded)
         if "search" in names:
             run_reindex(self.config.repo_root, self.environments()["search"])
 

@@ -35,6 +35,7 @@ class ManagedProcess:
         cwd: Path | None = None,
         user: str | None = None,
         stop_signal: signal.Signals = signal.SIGTERM,
+        ports: Sequence[int] = (),
     ) -> None:
         self.name = name
         self.argv = list(argv)
@@ -44,6 +45,7 @@ class ManagedProcess:
         self.cwd = cwd
         self.user = user
         self.stop_signal = stop_signal
+        self.ports = tuple(ports)
         self._popen: subprocess.Popen[bytes] | None = None
 
     @property
@@ -51,6 +53,13 @@ class ManagedProcess:
         return self._popen.pid if self._popen else read_pid(self.pid_path)
 
     def start(self) -> None:
+        # A port held by someone else would make the readiness check talk to the wrong server.
+        busy = [port for port in self.ports if port_open("127.0.0.1", port)]
+        if busy:
+            raise StartError(
+                f"{self.name}: port {', '.join(map(str, busy))} is already in use by another "
+                "program (another `shop up`? change the port with its SHOP_*_PORT variable)"
+            )
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.pid_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:

@@ -42,7 +42,12 @@ class ElasticsearchStore:
         self._root = context.data_dir("elasticsearch")
         self._cache = context.config.cache_dir / f"elasticsearch-{ES_VERSION}"
         # argv and environment are filled in at start (they need the JDK and the download).
-        self._process = context.process("elasticsearch", [], user=context.server_user)
+        self._process = context.process(
+            "elasticsearch",
+            [],
+            user=context.server_user,
+            ports=[self._port, self._transport_port],
+        )
 
     def url(self) -> str:
         return f"http://{HOST}:{self._port}"

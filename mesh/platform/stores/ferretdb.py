@@ -20,7 +20,7 @@ class FerretDbStore:
         self._context = context
         self._port = context.config.ports.mongodb
         self._postgresql_url = postgresql_url
-        self._process = context.process("mongodb", [])
+        self._process = context.process("mongodb", [], ports=[self._port])
 
     def url(self) -> str:
         return f"mongodb://{HOST}:{self._port}/"

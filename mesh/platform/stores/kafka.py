@@ -55,7 +55,7 @@ class KafkaStore:
         self._root = context.data_dir("kafka")
         self._cache = context.config.cache_dir / f"kafka-{KAFKA_VERSION}"
         # argv is filled in at start: it needs the JDK, which `status` and `down` do not.
-        self._process = context.process("kafka", [])
+        self._process = context.process("kafka", [], ports=[self._port, self._controller_port])
 
     def _argv(self) -> list[str]:
         java = java_home() / "bin" / "java"

@@ -182,6 +182,7 @@ class PostgresStore:
             user=user,
             # SIGINT is PostgreSQL's "fast" shutdown: roll back sessions, checkpoint, exit.
             stop_signal=signal.SIGINT,
+            ports=[self._port],
             env={**os.environ, "LC_ALL": "C"},
         )
 

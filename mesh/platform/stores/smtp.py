@@ -31,6 +31,7 @@ class SmtpCaptureStore:
                 str(self._maildir),
             ],
             cwd=context.config.repo_root,
+            ports=[self._port],
         )
 
     @property

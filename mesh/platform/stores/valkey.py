@@ -72,6 +72,7 @@ class ValkeyStore:
                 "--protected-mode",
                 "yes",
             ],
+            ports=[self._port],
         )
 
     @property
