@@ -1,0 +1,69 @@
+"""Test helpers on the real Kafka: start a consumer group at the end of its topics (so a
+service under test sees only this test's events), publish events, read dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-untyped]
+from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]
+
+from mesh.events import EventPublisher, ensure_topics
+
+
+async def start_group_at_end(bootstrap: str, group_id: str, topics: Sequence[str]) -> None:
+    """Commits the current end offsets for `group_id`: events published before are skipped."""
+    await ensure_topics(bootstrap)
+    admin: Any = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(list(topics))
+    finally:
+        await admin.close()
+    partitions = [
+        TopicPartition(topic["topic"], partition["partition"])
+        for topic in described
+        for partition in topic["partitions"]
+    ]
+    consumer: Any = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        await consumer.commit(dict(ends))
+    finally:
+        await consumer.stop()
+
+
+@asynccontextmanager
+async def publisher(bootstrap: str) -> AsyncIterator[EventPublisher]:
+    events = EventPublisher(bootstrap, client_id="test-producer")
+    await events.start()
+    try:
+        yield events
+    finally:
+        await events.stop()
+
+
+async def dead_letters(
+    bootstrap: str, topic: str, *, event_id: str, timeout: float = 30.0
+) -> dict[str, bytes]:
+    """The headers of the dead letter carrying `event_id` (read from the start of `topic`)."""
+    consumer: Any = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+    )
+    await consumer.start()
+    try:
+        async with asyncio.timeout(timeout):
+            async for record in consumer:
+                headers = {key: value for key, value in record.headers or ()}
+                if headers.get("event_id") == event_id.encode():
+                    return headers
+    finally:
+        await consumer.stop()
+    raise AssertionError("unreachable")
