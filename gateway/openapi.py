@@ -347,6 +347,22 @@ _REPEATED_KEYWORDS: Final = {
     "unique": "uniqueItems",
 }
 _MAP_KEYWORDS: Final = {"min_pairs": "minProperties", "max_pairs": "maxProperties"}
+_NUMBER_KINDS: Final = frozenset(
+    {
+        "int32",
+        "int64",
+        "uint32",
+        "uint64",
+        "sint32",
+        "sint64",
+        "fixed32",
+        "fixed64",
+        "sfixed32",
+        "sfixed64",
+        "double",
+        "float",
+    }
+)
 
 
 def _with_rules(field: FieldDescriptor, schema: Schema) -> tuple[Schema, bool]:
@@ -406,20 +422,7 @@ def _apply_scalar(schema: Schema, kind: str, rules: Any) -> Schema:
             schema["enum"] = list(getattr(rules, "in"))
         if _has(rules, "const"):
             schema["const"] = rules.const
-    elif kind in (
-        "int32",
-        "int64",
-        "uint32",
-        "uint64",
-        "sint32",
-        "sint64",
-        "fixed32",
-        "fixed64",
-        "sfixed32",
-        "sfixed64",
-        "double",
-        "float",
-    ):
+    elif kind in _NUMBER_KINDS:
         _apply(schema, rules, _NUMBER_KEYWORDS)
         if list(getattr(rules, "in", ())):
             schema["enum"] = list(getattr(rules, "in"))
@@ -436,9 +439,7 @@ def _apply(schema: Schema, rules: Any, keywords: dict[str, str]) -> None:
 
 
 def _number(value: Any) -> int | float:
-    return (
-        int(value) if float(value).is_integer() and not isinstance(value, float) else float(value)
-    )
+    return value if isinstance(value, int) else float(value)
 
 
 def _has(message: Any, name: str) -> bool:
