@@ -1,0 +1,4 @@
+from mesh.bootstrap import run_service
+from services.analytics.main import build
+
+run_service("analytics", build)

@@ -1,0 +1,1 @@
+"""The analytics store: PostgreSQL in production, a fake in unit tests."""

@@ -1,0 +1,30 @@
+"""The analytics service's configuration, read once from the environment."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from mesh.settings import Env
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = field(repr=False)
+    db_pool_max_size: int
+    kafka_bootstrap_servers: str
+    consumer_group: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        env = Env(environ)
+        return cls(
+            database_url=env.url(
+                "DATABASE_URL",
+                ("postgresql", "postgres"),
+                "postgresql://localhost:15432/shop_analytics",
+            ),
+            db_pool_max_size=env.integer("DATABASE_POOL_MAX_SIZE", 10, minimum=2),
+            kafka_bootstrap_servers=env.address("KAFKA_BOOTSTRAP_SERVERS", "localhost:19092"),
+            consumer_group=env.string("ANALYTICS_CONSUMER_GROUP", "analytics"),
+        )
