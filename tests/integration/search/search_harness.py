@@ -1,0 +1,59 @@
+"""Search test helpers on top of the review harness (shared services and fakes)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import grpc
+from elasticsearch import AsyncElasticsearch
+from shop.catalog.v1 import catalog_pb2_grpc
+from shop.search.v1 import search_pb2, search_pb2_grpc
+
+from services.catalog.main import build as build_catalog
+from services.search.adapters.index import ProductIndex
+from services.search.main import build as build_search
+
+from ..review.review_harness import TokenKeys, catalog_environ, run_service, search_environ
+
+
+@dataclass
+class SearchShop:
+    catalog: catalog_pb2_grpc.CatalogServiceAsyncStub
+    catalog_address: str
+    search: search_pb2_grpc.SearchServiceAsyncStub
+    environ: dict[str, str]
+    index: ProductIndex
+
+
+@asynccontextmanager
+async def search_shop(
+    mongodb_url: str, kafka: str, elasticsearch_url: str, keys: TokenKeys
+) -> AsyncIterator[SearchShop]:
+    """A real catalog and a real search service on their own database, alias and group."""
+    async with run_service(
+        "catalog", build_catalog, catalog_environ(mongodb_url, kafka), keys
+    ) as catalog:
+        environ = search_environ(elasticsearch_url, kafka, catalog=catalog.address)
+        es = AsyncElasticsearch(elasticsearch_url)
+        try:
+            async with (
+                run_service("search", build_search, environ, keys) as search,
+                grpc.aio.insecure_channel(catalog.address) as catalog_channel,
+                grpc.aio.insecure_channel(search.address) as search_channel,
+            ):
+                yield SearchShop(
+                    catalog_pb2_grpc.CatalogServiceStub(catalog_channel),
+                    catalog.address,
+                    search_pb2_grpc.SearchServiceStub(search_channel),
+                    environ,
+                    ProductIndex(es, environ["SEARCH_INDEX_ALIAS"]),
+                )
+        finally:
+            await es.indices.delete(index=f"{environ['SEARCH_INDEX_ALIAS']}_v*")
+            await es.close()
+
+
+def query(text: str = "", **filters: object) -> search_pb2.SearchRequest:
+    return search_pb2.SearchRequest(query=text, **filters)  # type: ignore[arg-type]
