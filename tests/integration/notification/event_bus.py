@@ -67,3 +67,34 @@ async def dead_letters(
     finally:
         await consumer.stop()
     raise AssertionError("unreachable")
+
+
+async def wait_until_consumed(
+    bootstrap: str, group_id: str, topics: Sequence[str], *, timeout: float = 60.0
+) -> None:
+    """Returns once `group_id` has committed every record now in `topics` (the runtime's
+    consumer commits only after a record was handled or dead-lettered)."""
+    admin: Any = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    reader: Any = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    await reader.start()
+    try:
+        described = await admin.describe_topics(list(topics))
+        partitions = [
+            TopicPartition(topic["topic"], partition["partition"])
+            for topic in described
+            for partition in topic["partitions"]
+        ]
+        ends = await reader.end_offsets(partitions)
+        async with asyncio.timeout(timeout):
+            while True:
+                committed = await admin.list_consumer_group_offsets(group_id)
+                if all(
+                    end == 0 or (tp in committed and committed[tp].offset >= end)
+                    for tp, end in ends.items()
+                ):
+                    return
+                await asyncio.sleep(0.2)
+    finally:
+        await reader.stop()
+        await admin.close()

@@ -1,0 +1,59 @@
+"""A real analytics service (its own `build` under the whole runtime) on PostgreSQL and Kafka,
+with the real user service signing the staff and customer tokens."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+
+from mesh.platform.testing import DatabaseFactory
+from services.analytics.main import TOPICS
+from services.analytics.main import build as build_analytics
+from services.user.main import build as build_user
+
+from ..notification.event_bus import start_group_at_end
+from ..user.harness import Running, service_running, user_environ
+
+
+@dataclass(frozen=True)
+class RunningAnalytics:
+    service: Running
+    database_url: str
+    consumer_group: str
+
+
+@pytest.fixture(scope="package")
+async def user_service(
+    postgres_dsn: DatabaseFactory, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Running]:
+    environ = user_environ(postgres_dsn, kafka_bootstrap, tmp_path_factory.mktemp("user"))
+    async with service_running("user", build_user, environ) as running:
+        yield running
+
+
+@pytest.fixture(scope="package")
+async def analytics_service(
+    user_service: Running,
+    postgres_dsn: DatabaseFactory,
+    kafka_bootstrap: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[RunningAnalytics]:
+    # A fresh group at the end of the topics: only this package's events count.
+    group = f"analytics-test-{secrets.token_hex(4)}"
+    await start_group_at_end(kafka_bootstrap, group, TOPICS)
+    database_url = postgres_dsn()
+    environ = {
+        "GRPC_PORT": "0",
+        "METRICS_PORT": "0",
+        "GRPC_GRACE_SECONDS": "1",
+        "SHOP_STATE_DIR": str(tmp_path_factory.mktemp("analytics")),
+        "DATABASE_URL": database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "USER_SERVICE_ADDR": user_service.address,
+        "ANALYTICS_CONSUMER_GROUP": group,
+    }
+    async with service_running("analytics", build_analytics, environ) as running:
+        yield RunningAnalytics(running, database_url, group)
