@@ -129,7 +129,8 @@ class Notifier:
                 recipient=recipient,
                 subject=content.subject,
                 event_id=event_id,
-                skipped_because=_skip_reason(preferences, channel),
+                skipped_because=_skip_reason(preferences, channel)
+                or ("" if recipient else f"no {channel} address known for the user"),
             )
             try:
                 await self._deliverer.deliver(entry, content, wait_for_other_sender=True)

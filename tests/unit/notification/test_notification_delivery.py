@@ -344,3 +344,14 @@ def replace_event_id(event: events_pb2.Event) -> events_pb2.Event:
     copy.CopyFrom(event)
     copy.event_id = "another-delivery-of-the-same-change"
     return copy
+
+
+async def test_a_contact_without_email_is_logged_as_skipped() -> None:
+    w = world()
+    w.store.contacts["u-1"] = Contact("u-1", "", "Alice", version=2)
+
+    await w.notifier.handle_event(paid_order())
+
+    assert w.mail.sent == []
+    [row] = w.store.rows.values()
+    assert row.status is Status.SKIPPED and row.error == "no email address known for the user"
