@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import os
 import socket
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -120,7 +121,10 @@ class RedisCartStore(CartStore):
         self._add = redis.register_script(_ADD)
         self._set = redis.register_script(_SET)
         self._remove = redis.register_script(_REMOVE)
-        self._consumer = consumer_name or f"{socket.gethostname()}-{os.getpid()}"
+        # Unique per store instance: a relay reads "its own" pending entries back by name.
+        self._consumer = (
+            consumer_name or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        )
 
     async def get(self, user_id: str) -> StoredCart:
         async with self._redis.pipeline(transaction=True) as pipe:
