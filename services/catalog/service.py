@@ -237,7 +237,7 @@ class CatalogService:
         )
         return change is not None and any(change.event_id == m.event_id for m in made)
 
-    # --- helpers ------------------------------------------------------------------------------
+    # --- building changes ---------------------------------------------------------------------
 
     def _change(
         self,

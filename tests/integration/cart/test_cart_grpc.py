@@ -175,7 +175,7 @@ async def test_only_the_owner_staff_and_the_order_service_reach_a_cart(shop: Sho
             with pytest.raises(grpc.aio.AioRpcError) as denied:
                 await call
             assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
-        staff = shop.keys.metadata("agent-1", rbac.CUSTOMER_SERVICE)
+        staff = shop.keys.metadata("support-1", rbac.CUSTOMER_SERVICE)
         seen = await stub.GetCart(cart_pb2.GetCartRequest(user_id=user), metadata=staff)
         assert seen.item_count == 2
         order_service = shop.keys.metadata("order", rbac.SERVICE)
