@@ -34,8 +34,15 @@ def cache_lock(target: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+# Where the official installers put toolchains that are not always on PATH.
+_WELL_KNOWN_BIN_DIRS = ("/usr/local/go/bin",)
+
+
 def require_tool(binary: str, install_hint: str) -> str:
-    path = shutil.which(binary)
+    path = shutil.which(binary) or next(
+        (str(Path(d) / binary) for d in _WELL_KNOWN_BIN_DIRS if (Path(d) / binary).exists()),
+        None,
+    )
     if path is None:
         raise ToolchainMissing(f"`{binary}` was not found on PATH: {install_hint}")
     return path
@@ -145,16 +152,18 @@ def _stream(
     env: dict[str, str] | None = None,
 ) -> None:
     """Run a build command, passing its output on as progress lines."""
-    process = subprocess.Popen(  # noqa: S603 - argv built by us
-        argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    assert process.stdout is not None
     tail: list[str] = []
-    for line in process.stdout:
-        line = line.rstrip()
-        if line:
-            tail = [*tail[-40:], line]
-            if "Copying" not in line:
-                progress(prefix + line)
-    if process.wait() != 0:
+    # The context manager closes the pipe: a leaked pipe is a ResourceWarning, an error in tests.
+    with subprocess.Popen(  # noqa: S603 - argv built by us
+        argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            line = line.rstrip()
+            if line:
+                tail = [*tail[-40:], line]
+                if "Copying" not in line:
+                    progress(prefix + line)
+        returncode = process.wait()
+    if returncode != 0:
         raise RuntimeError(f"{' '.join(argv[:2])} failed in {cwd}:\n" + "\n".join(tail))
