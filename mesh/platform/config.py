@@ -86,6 +86,25 @@ class PortPlan:
             },
         )
 
+    def to_env(self) -> dict[str, str]:
+        """The variables `from_env` reads, so a child `shop` uses exactly this plan."""
+        env = {
+            "SHOP_POSTGRES_PORT": self.postgres,
+            "SHOP_REDIS_PORT": self.redis,
+            "SHOP_KAFKA_PORT": self.kafka,
+            "SHOP_KAFKA_CONTROLLER_PORT": self.kafka_controller,
+            "SHOP_MONGODB_PORT": self.mongodb,
+            "SHOP_ELASTICSEARCH_PORT": self.elasticsearch,
+            "SHOP_ELASTICSEARCH_TRANSPORT_PORT": self.elasticsearch_transport,
+            "SHOP_SMTP_PORT": self.smtp,
+            "GATEWAY_PORT": self.gateway,
+            "GATEWAY_METRICS_PORT": self.gateway_metrics,
+        }
+        for name, port in self.grpc.items():
+            env[f"SHOP_{name.upper()}_PORT"] = port
+            env[f"SHOP_{name.upper()}_METRICS_PORT"] = self.metrics[name]
+        return {key: str(value) for key, value in env.items()}
+
 
 def free_ports() -> Iterator[int]:
     """Yield distinct ports that the kernel reports free right now.

@@ -8,7 +8,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 
-def grpc_serving(address: str, timeout: float = 2.0) -> bool:
+def grpc_serving(address: str, timeout: float = 5.0) -> bool:
     """True when the server's overall health (empty service name) is SERVING."""
     try:
         with grpc.insecure_channel(address) as channel:
@@ -20,7 +20,7 @@ def grpc_serving(address: str, timeout: float = 2.0) -> bool:
     return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
 
 
-def http_ok(url: str, timeout: float = 2.0) -> bool:
+def http_ok(url: str, timeout: float = 5.0) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as reply:  # noqa: S310 - our own URL
             return 200 <= int(reply.status) < 300

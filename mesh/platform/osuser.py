@@ -42,15 +42,31 @@ def hand_over(path: Path, user: str | None) -> None:
         os.chown(root, entry.pw_uid, entry.pw_gid)
         for name in dirs + files:
             os.chown(os.path.join(root, name), entry.pw_uid, entry.pw_gid, follow_symlinks=False)
-    make_reachable(path)
+    make_reachable(path, user)
 
 
-def make_reachable(path: Path) -> None:
-    """Add the search (x) bit for others on every parent, as servers run as another user."""
+def make_reachable(path: Path, user: str | None = SERVICE_USER) -> None:
+    """Add the search (x) bit for others on every parent the server account does not own.
+
+    Directories it owns (the state directory) keep their private 0700 mode.
+    """
+    owner_uid = _uid(user)
     for parent in path.resolve().parents:
-        mode = parent.stat().st_mode
+        info = parent.stat()
+        if info.st_uid == owner_uid:
+            continue
+        mode = info.st_mode
         if not mode & stat.S_IXOTH:
             parent.chmod(mode | stat.S_IXOTH)
+
+
+def _uid(user: str | None) -> int | None:
+    if user is None:
+        return None
+    try:
+        return pwd.getpwnam(user).pw_uid
+    except KeyError:
+        return None
 
 
 def make_readable(path: Path) -> None:
@@ -70,4 +86,4 @@ def prepare_state_dir(path: Path, user: str | None) -> None:
     if user is not None:
         entry = pwd.getpwnam(user)
         os.chown(path, entry.pw_uid, entry.pw_gid)
-        make_reachable(path)
+        make_reachable(path, user)

@@ -104,3 +104,8 @@ def test_admin_from_the_environment_wins_when_both_are_set(tmp_path: Path) -> No
     )
     assert (chosen.admin_email, chosen.admin_password) == ("ops@example.com", "s3cret!")
     assert admin_from_env(credentials, {"SHOP_ADMIN_EMAIL": "ops@example.com"}) == credentials
+
+
+def test_a_port_plan_survives_the_environment_round_trip() -> None:
+    plan = PortPlan.free(itertools.count(41000))
+    assert PortPlan.from_env(plan.to_env()) == plan
