@@ -6,9 +6,12 @@ and reordered events are harmless and no separate dedupe store is needed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Protocol
+
+from elasticsearch import ApiError, TransportError
 
 from mesh.events import Event
 from services.search.convert import facts_from_product
@@ -22,6 +25,7 @@ from services.search.domain.documents import (
 )
 
 logger = logging.getLogger(__name__)
+TRANSIENT = (TransportError, ApiError)
 
 
 class Index(Protocol):
@@ -29,8 +33,9 @@ class Index(Protocol):
 
 
 class IndexUpdater:
-    def __init__(self, index: Index) -> None:
+    def __init__(self, index: Index, *, max_backoff_seconds: float = 10.0) -> None:
         self._index = index
+        self._max_backoff_seconds = max_backoff_seconds
 
     async def handle(self, event: Event) -> None:
         target = change_for(event)
@@ -38,7 +43,19 @@ class IndexUpdater:
             logger.debug("ignoring %s", event.event_type)
             return
         product_id, change = target
-        await self._index.apply(product_id, change)
+        backoff = 0.2
+        while True:
+            try:
+                await self._index.apply(product_id, change)
+                return
+            except TRANSIENT as error:
+                # Elasticsearch away or busy: wait here, keeping the partition's order, rather
+                # than let the consumer dead-letter an event that is perfectly good.
+                if isinstance(error, ApiError) and error.meta.status not in (429, 503):
+                    raise
+                logger.warning("index unavailable (%s); retrying in %.1fs", error, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff_seconds)
 
 
 def change_for(event: Event) -> tuple[str, Change] | None:

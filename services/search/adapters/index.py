@@ -18,7 +18,13 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from elasticsearch import AsyncElasticsearch, ConflictError, NotFoundError
+from elasticsearch import (
+    ApiError,
+    AsyncElasticsearch,
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+)
 
 from services.search.adapters.mapping import MAPPINGS, SETTINGS
 from services.search.domain.documents import Change, Source
@@ -51,10 +57,11 @@ class ProductIndex:
                 mappings=MAPPINGS,
                 aliases={self.alias: {}},
             )
-        except Exception as error:
-            if "resource_already_exists_exception" not in str(error):
+        except BadRequestError as error:
+            if _error_type(error) != "resource_already_exists_exception":
                 raise
             return False
+        await self._wait_until_writable(f"{self.alias}_v0")
         return True
 
     async def create_building(self) -> str:
@@ -62,7 +69,12 @@ class ProductIndex:
         await self._es.indices.create(
             index=name, settings=SETTINGS, mappings=MAPPINGS, aliases={self.building_alias: {}}
         )
+        await self._wait_until_writable(name)
         return name
+
+    async def _wait_until_writable(self, index: str) -> None:
+        # A slow node may answer the create before the primary shard has started.
+        await self._es.cluster.health(index=index, wait_for_status="yellow", timeout="60s")
 
     async def swap(self, new_index: str) -> None:
         """One atomic step: the alias moves to `new_index`, which stops being 'building'."""
@@ -183,5 +195,10 @@ class ProductIndex:
 
 
 def _index_missing(error: NotFoundError) -> bool:
+    return _error_type(error) == "index_not_found_exception"
+
+
+def _error_type(error: ApiError) -> str:
     body = error.body if isinstance(error.body, dict) else {}
-    return bool(body.get("error", {}).get("type") == "index_not_found_exception")
+    cause = body.get("error")
+    return str(cause.get("type", "")) if isinstance(cause, dict) else ""

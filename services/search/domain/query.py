@@ -252,9 +252,9 @@ def suggest_body(prefix: str, limit: int) -> dict[str, Any]:
                 "prefix": prefix[:100],
                 "completion": {
                     "field": "suggest",
-                    # Room for several tails of one name before de-duplicating by product.
+                    # Room for several tails of one name before de-duplicating by product
+                    # (not skip_duplicates: two products may share a tail like "Ceramic Mug").
                     "size": limit * 3,
-                    "skip_duplicates": True,
                     "fuzzy": {"fuzziness": "AUTO", "prefix_length": 1, "min_length": 4},
                 },
             }

@@ -15,7 +15,13 @@ from services.catalog.main import build as build_catalog
 from services.search.adapters.index import ProductIndex
 from services.search.main import build as build_search
 
-from ..review.review_harness import TokenKeys, catalog_environ, run_service, search_environ
+from ..review.review_harness import (
+    TokenKeys,
+    catalog_environ,
+    eventually,
+    run_service,
+    search_environ,
+)
 
 
 @dataclass
@@ -38,17 +44,22 @@ async def search_shop(
         environ = search_environ(elasticsearch_url, kafka, catalog=catalog.address)
         es = AsyncElasticsearch(elasticsearch_url)
         try:
+            index = ProductIndex(es, environ["SEARCH_INDEX_ALIAS"])
             async with (
                 run_service("search", build_search, environ, keys) as search,
                 grpc.aio.insecure_channel(catalog.address) as catalog_channel,
                 grpc.aio.insecure_channel(search.address) as search_channel,
             ):
+                # The first start reindexes the new alias: tests begin once that swap is done.
+                await eventually(
+                    index.write_targets, lambda t: len(t) == 1 and not t[0].endswith("_v0")
+                )
                 yield SearchShop(
                     catalog_pb2_grpc.CatalogServiceStub(catalog_channel),
                     catalog.address,
                     search_pb2_grpc.SearchServiceStub(search_channel),
                     environ,
-                    ProductIndex(es, environ["SEARCH_INDEX_ALIAS"]),
+                    index,
                 )
         finally:
             await es.indices.delete(index=f"{environ['SEARCH_INDEX_ALIAS']}_v*")
