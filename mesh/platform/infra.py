@@ -132,6 +132,13 @@ class Infrastructure:
                 self.store(name).stop()
                 self._started.discard(name)
 
+    def restart(self, name: str) -> None:
+        """Stop one store (however it died) and start it again."""
+        self.store(name).stop()
+        with self._lock:
+            self._started.discard(name)
+        self.ensure([name])
+
     def stop_all(self) -> None:
         """Stop every provisioned store from its pid file (another process may have started it)."""
         for name in reversed(STORES):
