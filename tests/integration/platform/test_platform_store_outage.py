@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 import signal
 import time
-from functools import partial
 from collections.abc import Callable, Iterator
+from functools import partial
 
 import pytest
 
