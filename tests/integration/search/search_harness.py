@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 from elasticsearch import AsyncElasticsearch
@@ -66,5 +67,5 @@ async def search_shop(
             await es.close()
 
 
-def query(text: str = "", **filters: object) -> search_pb2.SearchRequest:
-    return search_pb2.SearchRequest(query=text, **filters)  # type: ignore[arg-type]
+def query(text: str = "", **filters: Any) -> search_pb2.SearchRequest:
+    return search_pb2.SearchRequest(query=text, **filters)

@@ -1,0 +1,80 @@
+"""Which document change each event makes."""
+
+from datetime import UTC, datetime
+
+from google.protobuf import message
+from shop.catalog.v1 import catalog_pb2
+from shop.common.v1 import common_pb2
+from shop.events.v1 import events_pb2
+from shop.review.v1 import review_pb2
+
+from mesh.events import Event, new_event
+from services.search.domain.documents import Change, Source
+from services.search.updates import IndexUpdater, change_for
+
+
+def product(version: int, name: str = "Mug") -> catalog_pb2.Product:
+    p = catalog_pb2.Product(
+        id="p1",
+        name=name,
+        price=common_pb2.Money(currency_code="USD", units=12, nanos=990_000_000),
+        category="kitchen",
+        inventory=3,
+        version=version,
+    )
+    p.create_time.FromDatetime(datetime(2026, 1, 1, tzinfo=UTC))
+    return p
+
+
+def event(payload: message.Message, aggregate: str, version: int) -> Event:
+    return new_event(
+        payload,
+        aggregate_type=aggregate,
+        aggregate_id="p1",
+        aggregate_version=version,
+        producer="test",
+    )
+
+
+class MemoryIndex:
+    def __init__(self) -> None:
+        self.docs: dict[str, Source] = {}
+
+    async def apply(self, product_id: str, change: Change) -> None:
+        updated = change(self.docs.get(product_id))
+        if updated is not None:
+            self.docs[product_id] = updated
+
+
+async def test_catalog_and_review_events_feed_one_document() -> None:
+    index = MemoryIndex()
+    updater = IndexUpdater(index)
+    summary = review_pb2.RatingSummary(product_id="p1", average=4.0, count=1)
+    for e in [
+        event(events_pb2.ProductCreated(product=product(1)), "product", 1),
+        event(events_pb2.StockChanged(product_id="p1", inventory=0, version=2), "product", 2),
+        event(
+            events_pb2.ReviewCreated(
+                review=review_pb2.Review(product_id="p1"), rating_summary=summary
+            ),
+            "review",
+            1,
+        ),
+        event(events_pb2.ProductUpdated(product=product(1, "Stale")), "product", 1),
+    ]:
+        await updater.handle(e)
+    doc = index.docs["p1"]
+    assert (doc["name"], doc["price"], doc["price_minor"], doc["inventory"]) == (
+        "Mug",
+        12.99,
+        1299,
+        0,
+    )
+    assert (doc["rating_average"], doc["rating_count"], doc["in_stock"]) == (4.0, 1, False)
+
+    await updater.handle(event(events_pb2.ProductDeleted(product_id="p1", version=3), "product", 3))
+    assert index.docs["p1"]["deleted"]
+
+
+def test_other_events_are_ignored() -> None:
+    assert change_for(event(events_pb2.UserRegistered(user_id="u"), "user", 1)) is None
