@@ -14,7 +14,7 @@ from mesh.clients import CallAs
 from mesh.events import EventConsumer, EventPublisher, topic_for
 from mesh.server import BackgroundTask, ServiceSpec
 from services.search.adapters.index import ProductIndex
-from services.search.reindex import CatalogPages, reindex
+from services.search.reindex import CatalogPages, quiet_client_logs, reindex
 from services.search.service import SearchService
 from services.search.servicer import SearchServicer
 from services.search.settings import Settings
@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 async def build(runtime: Runtime) -> ServiceSpec:
     settings = Settings.from_env(runtime.environ)
+    quiet_client_logs()
     es = AsyncElasticsearch(settings.elasticsearch_url)
     index = ProductIndex(es, settings.index_alias)
     first_start = await index.ensure()

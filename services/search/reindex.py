@@ -118,8 +118,14 @@ async def reindex_from_environment(environ: Mapping[str, str]) -> ReindexReport:
         await channels.close()
 
 
+def quiet_client_logs() -> None:
+    """The Elasticsearch client logs every HTTP request at INFO; only its problems matter."""
+    logging.getLogger("elastic_transport").setLevel(logging.WARNING)
+
+
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    quiet_client_logs()
     try:
         report = asyncio.run(reindex_from_environment(os.environ))
     except Exception:
