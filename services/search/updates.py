@@ -51,7 +51,7 @@ class IndexUpdater:
             except TRANSIENT as error:
                 # Elasticsearch away or busy: wait here, keeping the partition's order, rather
                 # than let the consumer dead-letter an event that is perfectly good.
-                if isinstance(error, ApiError) and error.meta.status not in (429, 503):
+                if isinstance(error, ApiError) and not _busy_or_down(error.meta.status):
                     raise
                 logger.warning("index unavailable (%s); retrying in %.1fs", error, backoff)
                 await asyncio.sleep(backoff)
@@ -83,6 +83,10 @@ def change_for(event: Event) -> tuple[str, Change] | None:
             facts = RatingFacts(product_id, summary.average, summary.count, event.aggregate_version)
             return product_id, rating_seen(facts)
     return None
+
+
+def _busy_or_down(status: int) -> bool:
+    return status == 429 or status >= 500
 
 
 class AlwaysHandle:

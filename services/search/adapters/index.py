@@ -24,8 +24,10 @@ from elasticsearch import (
     BadRequestError,
     ConflictError,
     NotFoundError,
+    TransportError,
 )
 
+from mesh.errors import UnavailableError
 from services.search.adapters.mapping import MAPPINGS, SETTINGS
 from services.search.domain.documents import Change, Source
 
@@ -187,11 +189,19 @@ class ProductIndex:
     # --- reads ----------------------------------------------------------------------------
 
     async def search(self, body: dict[str, Any]) -> dict[str, Any]:
-        response = await self._es.search(index=self.alias, **body)
+        try:
+            response = await self._es.search(index=self.alias, **body)
+        except (TransportError, ApiError) as error:
+            if isinstance(error, ApiError) and error.meta.status < 429:
+                raise  # a query this service built wrongly: a bug, logged as INTERNAL
+            raise UnavailableError(
+                "search is unavailable right now", reason="SEARCH_BACKEND_UNAVAILABLE"
+            ) from error
         return dict(response.body)
 
     async def ping(self) -> None:
-        await self._es.cluster.health(index=self.alias)
+        if not await self._es.indices.exists_alias(name=self.alias):
+            raise RuntimeError(f"no index behind the alias {self.alias}")
 
 
 def _index_missing(error: NotFoundError) -> bool:

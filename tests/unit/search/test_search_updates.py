@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 
+from elasticsearch import ConnectionError
 from google.protobuf import message
 from shop.catalog.v1 import catalog_pb2
 from shop.common.v1 import common_pb2
@@ -78,3 +79,20 @@ async def test_catalog_and_review_events_feed_one_document() -> None:
 
 def test_other_events_are_ignored() -> None:
     assert change_for(event(events_pb2.UserRegistered(user_id="u"), "user", 1)) is None
+
+
+async def test_an_unreachable_index_is_waited_for_not_dead_lettered() -> None:
+    class FlakyIndex(MemoryIndex):
+        failures = 2
+
+        async def apply(self, product_id: str, change: Change) -> None:
+            if self.failures:
+                self.failures -= 1
+                raise ConnectionError("connection refused")
+            await super().apply(product_id, change)
+
+    index = FlakyIndex()
+    await IndexUpdater(index, max_backoff_seconds=0.01).handle(
+        event(events_pb2.ProductCreated(product=product(1)), "product", 1)
+    )
+    assert index.docs["p1"]["name"] == "Mug"
