@@ -99,9 +99,13 @@ class Event(_message.Message):
     aggregate_type: _builtins.str
     """Kind of aggregate that changed: "user", "product", "cart", "order", "payment", "review"."""
     aggregate_id: _builtins.str
-    """Id of the aggregate that changed (user id for carts); the Kafka key."""
+    """Id of the aggregate that changed; the Kafka key. The user id for carts; the PRODUCT id for
+    reviews (aggregate_type "review"), so one product's rating changes stay in order.
+    """
     aggregate_version: _builtins.int
-    """Version of the aggregate after the change; increases with every change of it."""
+    """Version of the aggregate after the change; increases with every change of it. For reviews
+    it is the version of the product's rating summary (RatingSummary.version).
+    """
     trace_parent: _builtins.str
     """W3C trace context `traceparent` of the request that caused the change."""
     trace_state: _builtins.str

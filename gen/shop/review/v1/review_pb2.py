@@ -29,7 +29,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from shop.api.v1 import annotations_pb2 as shop_dot_api_dot_v1_dot_annotations__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bshop/review/v1/review.proto\x12\x0eshop.review.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dshop/api/v1/annotations.proto\"\x9d\x02\n\x06Review\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n\nproduct_id\x18\x02 \x01(\tR\tproductId\x12\x17\n\x07user_id\x18\x03 \x01(\tR\x06userId\x12\x1f\n\x0b\x61uthor_name\x18\x04 \x01(\tR\nauthorName\x12\x16\n\x06rating\x18\x05 \x01(\x05R\x06rating\x12\x14\n\x05title\x18\x06 \x01(\tR\x05title\x12\x12\n\x04\x62ody\x18\x07 \x01(\tR\x04\x62ody\x12+\n\x11verified_purchase\x18\x08 \x01(\x08R\x10verifiedPurchase\x12;\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\"|\n\rRatingSummary\x12\x1d\n\nproduct_id\x18\x01 \x01(\tR\tproductId\x12\x18\n\x07\x61verage\x18\x02 \x01(\x01R\x07\x61verage\x12\x14\n\x05\x63ount\x18\x03 \x01(\x05R\x05\x63ount\x12\x1c\n\thistogram\x18\x04 \x03(\x05R\thistogram\"\xb5\x01\n\x13\x43reateReviewRequest\x12;\n\nproduct_id\x18\x01 \x01(\tB\x1c\xbaH\x19r\x17\x32\x15^[A-Za-z0-9_-]{1,64}$R\tproductId\x12!\n\x06rating\x18\x02 \x01(\x05\x42\t\xbaH\x06\x1a\x04\x18\x05(\x01R\x06rating\x12 \n\x05title\x18\x03 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\xc8\x01R\x05title\x12\x1c\n\x04\x62ody\x18\x04 \x01(\tB\x08\xbaH\x05r\x03\x18\x88\'R\x04\x62ody\"\xe4\x01\n\x12ListReviewsRequest\x12;\n\nproduct_id\x18\x01 \x01(\tB\x1c\xbaH\x19r\x17\x32\x15^[A-Za-z0-9_-]{1,64}$R\tproductId\x12&\n\tpage_size\x18\x02 \x01(\x05\x42\t\xbaH\x06\x1a\x04\x18\x64(\x00R\x08pageSize\x12\'\n\npage_token\x18\x03 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x08R\tpageToken\x12@\n\x08order_by\x18\x04 \x01(\x0e\x32\x1b.shop.review.v1.ReviewOrderB\x08\xbaH\x05\x82\x01\x02\x10\x01R\x07orderBy\"\x8e\x01\n\x13ListReviewsResponse\x12\x30\n\x07reviews\x18\x01 \x03(\x0b\x32\x16.shop.review.v1.ReviewR\x07reviews\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n\ntotal_size\x18\x03 \x01(\x05R\ttotalSize\"V\n\x17GetRatingSummaryRequest\x12;\n\nproduct_id\x18\x01 \x01(\tB\x1c\xbaH\x19r\x17\x32\x15^[A-Za-z0-9_-]{1,64}$R\tproductId\"C\n\x13\x44\x65leteReviewRequest\x12,\n\x02id\x18\x01 \x01(\tB\x1c\xbaH\x19r\x17\x32\x15^[A-Za-z0-9_-]{1,64}$R\x02id*e\n\x0bReviewOrder\x12\x1c\n\x18REVIEW_ORDER_UNSPECIFIED\x10\x00\x12\x17\n\x13REVIEW_ORDER_NEWEST\x10\x01\x12\x1f\n\x1bREVIEW_ORDER_HIGHEST_RATING\x10\x02\x32\xae\x04\n\rReviewService\x12\x82\x01\n\x0c\x43reateReview\x12#.shop.review.v1.CreateReviewRequest\x1a\x16.shop.review.v1.Review\"5\xc0\xf3\x18\xc9\x01\xca\xf3\x18\x00\x82\xd3\xe4\x93\x02&\"!/v1/products/{product_id}/reviews:\x01*\x12\x87\x01\n\x0bListReviews\x12\".shop.review.v1.ListReviewsRequest\x1a#.shop.review.v1.ListReviewsResponse\"/\xca\xf3\x18\x02\x08\x01\x82\xd3\xe4\x93\x02#\x12!/v1/products/{product_id}/reviews\x12\x8a\x01\n\x10GetRatingSummary\x12\'.shop.review.v1.GetRatingSummaryRequest\x1a\x1d.shop.review.v1.RatingSummary\".\xca\xf3\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\"\x12 /v1/products/{product_id}/rating\x12\x80\x01\n\x0c\x44\x65leteReview\x12#.shop.review.v1.DeleteReviewRequest\x1a\x16.google.protobuf.Empty\"3\xc0\xf3\x18\xcc\x01\xca\xf3\x18\x12\x12\x0eproducts:write(\x01\x82\xd3\xe4\x93\x02\x12*\x10/v1/reviews/{id}b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bshop/review/v1/review.proto\x12\x0eshop.review.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dshop/api/v1/annotations.proto\"\x9d\x02\n\x06Review\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n\nproduct_id\x18\x02 \x01(\tR\tproductId\x12\x17\n\x07user_id\x18\x03 \x01(\tR\x06userId\x12\x1f\n\x0b\x61uthor_name\x18\x04 \x01(\tR\nauthorName\x12\x16\n\x06rating\x18\x05 \x01(\x05R\x06rating\x12\x14\n\x05title\x18\x06 \x01(\tR\x05title\x12\x12\n\x04\x62ody\x18\x07 \x01(\tR\x04\x62ody\x12+\n\x11verified_purchase\x18\x08 \x01(\x08R\x10verifiedPurchase\x12;\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\"\x96\x01\n\rRatingSummary\x12\x1d\n\nproduct_id\x18\x01 \x01(\tR\tproductId\x12\x18\n\x07\x61verage\x18\x02 \x01(\x01R\x07\x61verage\x12\x14\n\x05\x63ount\x18\x03 \x01(\x05R\x05\x63ount\x12\x1c\n\thistogram\x18\x04 \x03(\x05R\thistogram\x12\x18\n\x07version\x18\x05 \x01(\x03R\x07version\"\xb5\x01\n\x13\x43reateReviewRequest\x12;\n\nproduct_id\x18\x01 \x01(\tB\x1c\xbaH\x19r\x17\x32\x15^[A-Za-z0-9_-]{1,64}$R\tproductId\x12!\n\x06rating\x18\x02 \x01(\x05\x42\t\xbaH\x06\x1a\x04\x18\x05(\x01R\x06rating\x12 \n\x05title\x18\x03 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\xc8\x01R\x05title\x12\x1c\n\x04\x62ody\x18\x04 \x01(\tB\x08\xbaH\x05r\x03\x18\x88\'R\x04\x62ody\"\xe4\x01\n\x12ListReviewsRequest\x12;\n\nproduct_id\x18\x01 \x01(\tB\x1c\xbaH\x19r\x17\x32\x15^[A-Za-z0-9_-]{1,64}$R\tproductId\x12&\n\tpage_size\x18\x02 \x01(\x05\x42\t\xbaH\x06\x1a\x04\x18\x64(\x00R\x08pageSize\x12\'\n\npage_token\x18\x03 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x08R\tpageToken\x12@\n\x08order_by\x18\x04 \x01(\x0e\x32\x1b.shop.review.v1.ReviewOrderB\x08\xbaH\x05\x82\x01\x02\x10\x01R\x07orderBy\"\x8e\x01\n\x13ListReviewsResponse\x12\x30\n\x07reviews\x18\x01 \x03(\x0b\x32\x16.shop.review.v1.ReviewR\x07reviews\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n\ntotal_size\x18\x03 \x01(\x05R\ttotalSize\"V\n\x17GetRatingSummaryRequest\x12;\n\nproduct_id\x18\x01 \x01(\tB\x1c\xbaH\x19r\x17\x32\x15^[A-Za-z0-9_-]{1,64}$R\tproductId\"C\n\x13\x44\x65leteReviewRequest\x12,\n\x02id\x18\x01 \x01(\tB\x1c\xbaH\x19r\x17\x32\x15^[A-Za-z0-9_-]{1,64}$R\x02id*e\n\x0bReviewOrder\x12\x1c\n\x18REVIEW_ORDER_UNSPECIFIED\x10\x00\x12\x17\n\x13REVIEW_ORDER_NEWEST\x10\x01\x12\x1f\n\x1bREVIEW_ORDER_HIGHEST_RATING\x10\x02\x32\xae\x04\n\rReviewService\x12\x82\x01\n\x0c\x43reateReview\x12#.shop.review.v1.CreateReviewRequest\x1a\x16.shop.review.v1.Review\"5\xc0\xf3\x18\xc9\x01\xca\xf3\x18\x00\x82\xd3\xe4\x93\x02&\"!/v1/products/{product_id}/reviews:\x01*\x12\x87\x01\n\x0bListReviews\x12\".shop.review.v1.ListReviewsRequest\x1a#.shop.review.v1.ListReviewsResponse\"/\xca\xf3\x18\x02\x08\x01\x82\xd3\xe4\x93\x02#\x12!/v1/products/{product_id}/reviews\x12\x8a\x01\n\x10GetRatingSummary\x12\'.shop.review.v1.GetRatingSummaryRequest\x1a\x1d.shop.review.v1.RatingSummary\".\xca\xf3\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\"\x12 /v1/products/{product_id}/rating\x12\x80\x01\n\x0c\x44\x65leteReview\x12#.shop.review.v1.DeleteReviewRequest\x1a\x16.google.protobuf.Empty\"3\xc0\xf3\x18\xcc\x01\xca\xf3\x18\x12\x12\x0eproducts:write(\x01\x82\xd3\xe4\x93\x02\x12*\x10/v1/reviews/{id}b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -64,22 +64,22 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REVIEWSERVICE'].methods_by_name['GetRatingSummary']._serialized_options = b'\312\363\030\002\010\001\202\323\344\223\002\"\022 /v1/products/{product_id}/rating'
   _globals['_REVIEWSERVICE'].methods_by_name['DeleteReview']._loaded_options = None
   _globals['_REVIEWSERVICE'].methods_by_name['DeleteReview']._serialized_options = b'\300\363\030\314\001\312\363\030\022\022\016products:write(\001\202\323\344\223\002\022*\020/v1/reviews/{id}'
-  _globals['_REVIEWORDER']._serialized_start=1330
-  _globals['_REVIEWORDER']._serialized_end=1431
+  _globals['_REVIEWORDER']._serialized_start=1357
+  _globals['_REVIEWORDER']._serialized_end=1458
   _globals['_REVIEW']._serialized_start=200
   _globals['_REVIEW']._serialized_end=485
-  _globals['_RATINGSUMMARY']._serialized_start=487
-  _globals['_RATINGSUMMARY']._serialized_end=611
-  _globals['_CREATEREVIEWREQUEST']._serialized_start=614
-  _globals['_CREATEREVIEWREQUEST']._serialized_end=795
-  _globals['_LISTREVIEWSREQUEST']._serialized_start=798
-  _globals['_LISTREVIEWSREQUEST']._serialized_end=1026
-  _globals['_LISTREVIEWSRESPONSE']._serialized_start=1029
-  _globals['_LISTREVIEWSRESPONSE']._serialized_end=1171
-  _globals['_GETRATINGSUMMARYREQUEST']._serialized_start=1173
-  _globals['_GETRATINGSUMMARYREQUEST']._serialized_end=1259
-  _globals['_DELETEREVIEWREQUEST']._serialized_start=1261
-  _globals['_DELETEREVIEWREQUEST']._serialized_end=1328
-  _globals['_REVIEWSERVICE']._serialized_start=1434
-  _globals['_REVIEWSERVICE']._serialized_end=1992
+  _globals['_RATINGSUMMARY']._serialized_start=488
+  _globals['_RATINGSUMMARY']._serialized_end=638
+  _globals['_CREATEREVIEWREQUEST']._serialized_start=641
+  _globals['_CREATEREVIEWREQUEST']._serialized_end=822
+  _globals['_LISTREVIEWSREQUEST']._serialized_start=825
+  _globals['_LISTREVIEWSREQUEST']._serialized_end=1053
+  _globals['_LISTREVIEWSRESPONSE']._serialized_start=1056
+  _globals['_LISTREVIEWSRESPONSE']._serialized_end=1198
+  _globals['_GETRATINGSUMMARYREQUEST']._serialized_start=1200
+  _globals['_GETRATINGSUMMARYREQUEST']._serialized_end=1286
+  _globals['_DELETEREVIEWREQUEST']._serialized_start=1288
+  _globals['_DELETEREVIEWREQUEST']._serialized_end=1355
+  _globals['_REVIEWSERVICE']._serialized_start=1461
+  _globals['_REVIEWSERVICE']._serialized_end=2019
 # @@protoc_insertion_point(module_scope)

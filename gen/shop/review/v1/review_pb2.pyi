@@ -110,12 +110,17 @@ class RatingSummary(_message.Message):
     AVERAGE_FIELD_NUMBER: _builtins.int
     COUNT_FIELD_NUMBER: _builtins.int
     HISTOGRAM_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
     product_id: _builtins.str
     """Id of the product."""
     average: _builtins.float
     """Mean rating over all reviews, 0 when there are none."""
     count: _builtins.int
     """Number of reviews."""
+    version: _builtins.int
+    """Version of the summary: 1, 2, 3... one per review counted or uncounted. Consumers drop a
+    summary whose version is not newer than the one they hold.
+    """
     @_builtins.property
     def histogram(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
         """Number of reviews per rating: always 5 entries, index 0 for 1 star ... index 4 for 5."""
@@ -127,10 +132,11 @@ class RatingSummary(_message.Message):
         average: _builtins.float = ...,
         count: _builtins.int = ...,
         histogram: _abc.Iterable[_builtins.int] | None = ...,
+        version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["average", b"average", "count", b"count", "histogram", b"histogram", "product_id", b"product_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["average", b"average", "count", b"count", "histogram", b"histogram", "product_id", b"product_id", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
