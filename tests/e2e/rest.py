@@ -47,7 +47,7 @@ def money(value: Mapping[str, Any]) -> Decimal:
     )
 
 
-def eventually(check: Callable[[], T | None], *, timeout: float = 60.0, what: str = "") -> T:
+def eventually(check: Callable[[], T | None], *, timeout: float = 120.0, what: str = "") -> T:
     """Polls `check` until it returns something truthy (events travel through Kafka)."""
     deadline = time.monotonic() + timeout
     last: T | None = None
@@ -99,6 +99,13 @@ class Api:
             f"{response.status_code}: {response.text}"
         )
         return response.json() if response.content else None
+
+    def polled(self, response: httpx.Response) -> Any:
+        """For polling a view that is eventually consistent: the JSON of a 200, None while the
+        service answers 503/504 (an index or projection still starting); anything else fails."""
+        if response.status_code in (503, 504):
+            return None
+        return self.ok(response)
 
     def register(self, email: str, password: str, display_name: str = "E2E Shopper") -> Any:
         body = {"email": email, "password": password, "displayName": display_name}
