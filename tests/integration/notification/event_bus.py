@@ -98,3 +98,18 @@ async def wait_until_consumed(
     finally:
         await reader.stop()
         await admin.close()
+
+
+async def wait_for_record(bootstrap: str, topic: str, *, key: str, timeout: float = 30.0) -> None:
+    """Returns once a record with `key` is in `topic` (e.g. an outbox relay published it)."""
+    consumer: Any = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+    )
+    await consumer.start()
+    try:
+        async with asyncio.timeout(timeout):
+            async for record in consumer:
+                if record.key == key.encode():
+                    return
+    finally:
+        await consumer.stop()
