@@ -9,11 +9,12 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NoReturn
 
 from grpc_health.v1.health import aio as health_aio
 from opentelemetry.sdk.trace import TracerProvider
+from prometheus_client import CollectorRegistry
 
 from mesh.auth.jwt import JwksCache, JwtVerifier, KeySource
 from mesh.auth.service_token import ServiceTokenProvider
@@ -35,12 +36,15 @@ _RESTART_DELAY_SECONDS = 1.0
 @dataclass(frozen=True, slots=True)
 class Runtime:
     """What `build` gets: shared settings, the environment for the service's own settings,
-    and the channel factory for its upstreams."""
+    the channel factory for its upstreams, and the registry its /metrics serves (services
+    register their business metrics on it)."""
 
     settings: RuntimeSettings
     environ: Mapping[str, str]
     channels: ChannelFactory
     tracer_provider: TracerProvider
+    # Tests that assemble a service without serving it get a throw-away registry.
+    metrics_registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
 
 Build = Callable[[Runtime], Awaitable[ServiceSpec]]
@@ -94,7 +98,10 @@ async def serve(
         )
         stack.push_async_callback(channels.close)
 
-        spec = await build(Runtime(settings, environ, channels, tracer_provider))
+        metrics = ServerMetrics()
+        spec = await build(
+            Runtime(settings, environ, channels, tracer_provider, metrics.registry)
+        )
         for cleanup in spec.cleanup:
             stack.push_async_callback(cleanup)
 
@@ -102,7 +109,6 @@ async def serve(
         verifier = JwtVerifier(
             JwksCache(key_source), issuer=settings.jwt_issuer, audience=settings.jwt_audience
         )
-        metrics = ServerMetrics()
         health = health_aio.HealthServicer()
         server, port = create_server(
             spec,
