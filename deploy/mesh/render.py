@@ -209,8 +209,9 @@ def _probes(workload: Workload) -> dict[str, Any]:
         ready: dict[str, Any] = {"httpGet": {"path": "/readyz", "port": "http"}}
     else:
         # Readiness asks for the full service name, which goes NOT_SERVING while a store is
-        # down; liveness tolerates a minute of that before the kubelet restarts the pod.
-        live = {"grpc": {"port": workload.port, "service": ""}}
+        # down; liveness asks for `liveness`, SERVING while the process runs, so a store
+        # outage takes pods out of rotation without restarting them.
+        live = {"grpc": {"port": workload.port, "service": "liveness"}}
         ready = {"grpc": {"port": workload.port, "service": workload.spec["grpc_service"]}}
     return {
         "startupProbe": {**live, "periodSeconds": 2, "failureThreshold": 60},
