@@ -168,6 +168,8 @@ def _machine() -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "memory": memory,
         "grpcio": grpc.__version__,
+        # Other work on the machine skews every figure; the 1-minute load tells how much.
+        "load_average_1m": round(os.getloadavg()[0], 2),
     }
 
 
