@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -191,7 +190,3 @@ class PlatformConfig:
 def repo_root() -> Path:
     """The checkout this package lives in (mesh/platform/config.py -> repo)."""
     return Path(__file__).resolve().parents[2]
-
-
-def current_environ() -> Mapping[str, str]:
-    return dict(os.environ)

@@ -139,13 +139,6 @@ class Infrastructure:
             self._started.discard(name)
         self.ensure([name])
 
-    def stop_all(self) -> None:
-        """Stop every provisioned store from its pid file (another process may have started it)."""
-        for name in reversed(STORES):
-            if self.config.provisions(name):
-                self.store(name).stop()
-        self._started.clear()
-
     def purge(self) -> None:
         for name in STORES:
             if self.config.provisions(name):

@@ -1,4 +1,10 @@
-"""Elasticsearch 8 from Maven Central's integ-test distribution, single node, security off."""
+"""Elasticsearch 8 from Maven Central's integ-test distribution, single node, security off.
+
+That distribution carries only the modules x-pack-core, x-pack-security, transport-netty4 and
+apm: no analysis-common (language analyzers, stemmer, edge_ngram, synonym...), no
+mapper-extras (search_as_you_type, scaled_float), no lang-painless, no reindex, and no
+`GET /` (the Python client's info()/ping() fail; nodes.info and cluster.health work).
+"""
 
 from __future__ import annotations
 
@@ -123,7 +129,7 @@ class ElasticsearchStore:
             "LANG": "C.UTF-8",
         }
         self._process.start()
-        self._process.wait_until(self.healthy, 180, "report yellow or green health")
+        self._process.wait_until(self.healthy, 300, "report yellow or green health")
 
     def stop(self) -> None:
         self._process.stop(timeout=60)

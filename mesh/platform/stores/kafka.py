@@ -45,6 +45,17 @@ def server_properties(port: int, controller_port: int, log_dir: Path) -> str:
     return "".join(f"{key}={value}\n" for key, value in settings.items())
 
 
+def kafka_cluster_id() -> str:
+    """A random cluster id (base64 of a UUID) that the tool's argument parser accepts.
+
+    An id starting with "-" would be read as an option, so those are drawn again.
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 class KafkaStore:
     name = "kafka"
 
@@ -93,7 +104,7 @@ class KafkaStore:
         )
 
     def _format(self, properties: Path) -> None:
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = kafka_cluster_id()
         java = java_home() / "bin" / "java"
         formatter = self._context.process(
             "kafka-format",

@@ -206,7 +206,3 @@ class PostgresStore:
 
     def purge(self) -> None:
         remove_tree(self._root)
-
-    @property
-    def data_path(self) -> Path:
-        return self._data

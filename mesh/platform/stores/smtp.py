@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from mesh.platform.mailbox import Mailbox
 from mesh.platform.process import port_open
 from mesh.platform.stores.base import StoreContext, remove_tree
 
@@ -33,18 +32,6 @@ class SmtpCaptureStore:
             cwd=context.config.repo_root,
             ports=[self._port],
         )
-
-    @property
-    def host(self) -> str:
-        return HOST
-
-    @property
-    def port(self) -> int:
-        return self._port
-
-    @property
-    def mailbox(self) -> Mailbox:
-        return Mailbox(self._maildir)
 
     def url(self) -> str:
         return f"smtp://{HOST}:{self._port}"

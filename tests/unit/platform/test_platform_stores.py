@@ -9,7 +9,7 @@ import pytest
 
 from mesh.platform.mailbox import Mailbox, body_text
 from mesh.platform.stores.base import endpoints_of
-from mesh.platform.stores.kafka import server_properties
+from mesh.platform.stores.kafka import kafka_cluster_id, server_properties
 from mesh.platform.stores.postgres import database_url, ensure_database_sql
 
 
@@ -60,3 +60,9 @@ def test_mailbox_reads_a_maildir(tmp_path: Path) -> None:
 
 def test_an_empty_mailbox_has_no_messages(tmp_path: Path) -> None:
     assert Mailbox(tmp_path / "nothing").messages() == []
+
+
+def test_kafka_cluster_ids_never_look_like_options() -> None:
+    ids = {kafka_cluster_id() for _ in range(500)}
+    assert len(ids) == 500
+    assert all(len(i) == 22 and not i.startswith("-") for i in ids)
