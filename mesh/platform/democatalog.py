@@ -58,7 +58,7 @@ CATEGORIES: Final[tuple[CategorySpec, ...]] = (
             ("Gardening Almanac", 19),
             ("Science Fiction Anthology", 18),
         ),
-        ("Illustrated", "Paperback", "Hardcover", "Collector's", "Pocket", "Annotated"),
+        ("Illustrated", "Revised", "Collector's", "Pocket", "Annotated", "Complete"),
         {"format": ("paperback", "hardcover"), "language": ("English", "Spanish", "German")},
     ),
     CategorySpec(

@@ -24,7 +24,7 @@ from mesh.platform.reindex import run_reindex
 
 logger = logging.getLogger(__name__)
 DEMO_MARKER: Final = "demo-catalog.loaded"
-START_TIMEOUT_SECONDS: Final = 120.0
+START_TIMEOUT_SECONDS: Final = 180.0
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import logging
 import uuid
 from pathlib import Path
 from typing import Final
 
+from mesh.events.topics import ensure_topics
 from mesh.platform.process import port_open
 from mesh.platform.stores.base import StoreContext, remove_tree
 from mesh.platform.toolchain import MavenArtifact, fetch_maven, java_home
@@ -19,6 +22,7 @@ KAFKA_ARTIFACTS: Final = (
     MavenArtifact("org.slf4j", "slf4j-simple", "1.7.36"),
 )
 HOST: Final = "127.0.0.1"
+logger = logging.getLogger(__name__)
 HEAP: Final = ("-Xms128m", "-Xmx512m")
 
 
@@ -102,6 +106,17 @@ class KafkaStore:
         self._process.wait_until(
             lambda: self._started_since(log_size) and self.healthy(), 120, "start the broker"
         )
+        self._create_topics()
+
+    def _create_topics(self) -> None:
+        """Create the event topics up front, so the first consumers find them."""
+        try:
+            created = asyncio.run(ensure_topics(self.url()))
+        except Exception as error:  # auto-creation still covers them
+            logger.warning("kafka: could not create the event topics: %s", error)
+            return
+        if created:
+            logger.info("kafka: created topics %s", ", ".join(created))
 
     def _format(self, properties: Path) -> None:
         cluster_id = kafka_cluster_id()
