@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from elasticsearch import AsyncElasticsearch
 from grpc import aio
 from shop.catalog.v1 import catalog_pb2_grpc
 from shop.search.v1 import search_pb2, search_pb2_grpc
@@ -13,7 +12,7 @@ from mesh.bootstrap import Runtime
 from mesh.clients import CallAs
 from mesh.events import EventConsumer, EventPublisher, topic_for
 from mesh.server import BackgroundTask, ServiceSpec
-from services.search.adapters.index import ProductIndex
+from services.search.adapters.index import ProductIndex, connect
 from services.search.reindex import CatalogPages, quiet_client_logs, reindex
 from services.search.service import SearchService
 from services.search.servicer import SearchServicer
@@ -27,7 +26,7 @@ logger = logging.getLogger(__name__)
 async def build(runtime: Runtime) -> ServiceSpec:
     settings = Settings.from_env(runtime.environ)
     quiet_client_logs()
-    es = AsyncElasticsearch(settings.elasticsearch_url)
+    es = connect(settings.elasticsearch_url)
     index = ProductIndex(es, settings.index_alias)
     first_start = await index.ensure()
     publisher = EventPublisher(settings.kafka_bootstrap_servers, client_id="search")

@@ -19,12 +19,11 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from elasticsearch import AsyncElasticsearch
 from shop.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 
 from mesh.clients import CallAs, ChannelFactory
 from mesh.settings import RuntimeSettings
-from services.search.adapters.index import ProductIndex
+from services.search.adapters.index import ProductIndex, connect
 from services.search.convert import facts_from_product
 from services.search.domain.documents import RatingFacts, product_seen, rating_seen
 from services.search.settings import Settings
@@ -102,7 +101,7 @@ async def reindex_from_environment(environ: Mapping[str, str]) -> ReindexReport:
     """What the command runs: settings and channels as the search service has them."""
     settings = Settings.from_env(environ)
     channels = ChannelFactory(RuntimeSettings.from_env("search", environ).clients)
-    es = AsyncElasticsearch(settings.elasticsearch_url)
+    es = connect(settings.elasticsearch_url)
     try:
         # A public read: no token needed, so it works before any service token can be had.
         channel = channels.channel("catalog", call_as=CallAs.ANONYMOUS)

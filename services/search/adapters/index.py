@@ -36,6 +36,17 @@ logger = logging.getLogger(__name__)
 MAX_WRITE_ATTEMPTS = 20
 
 
+def connect(url: str) -> AsyncElasticsearch:
+    """A client that retries what a busy or recovering node answers (429, 502-504)."""
+    return AsyncElasticsearch(
+        url,
+        retry_on_status=(429, 502, 503, 504),
+        retry_on_timeout=True,
+        max_retries=5,
+        request_timeout=30,
+    )
+
+
 class ProductIndex:
     def __init__(self, es: AsyncElasticsearch, alias: str) -> None:
         self._es = es

@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
-from elasticsearch import AsyncElasticsearch
 from shop.catalog.v1 import catalog_pb2_grpc
 from shop.search.v1 import search_pb2, search_pb2_grpc
 
 from services.catalog.main import build as build_catalog
-from services.search.adapters.index import ProductIndex
+from services.search.adapters.index import ProductIndex, connect
 from services.search.main import build as build_search
 
 from ..review.review_harness import (
@@ -43,7 +42,7 @@ async def search_shop(
         "catalog", build_catalog, catalog_environ(mongodb_url, kafka), keys
     ) as catalog:
         environ = search_environ(elasticsearch_url, kafka, catalog=catalog.address)
-        es = AsyncElasticsearch(elasticsearch_url)
+        es = connect(elasticsearch_url)
         try:
             index = ProductIndex(es, environ["SEARCH_INDEX_ALIAS"])
             async with (
