@@ -23,6 +23,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import NoReturn
 
 from services.notification.adapters.mail import Email, EmailSender
 from services.notification.adapters.sms import SmsProvider, TextMessage
@@ -123,18 +124,33 @@ class Deliverer:
             row = await self._attempt(attempt, content)
 
     async def _attempt(self, row: Notification, content: Rendered) -> Notification:
+        outcome = asyncio.ensure_future(self._hand_over_and_record(row, content))
+        try:
+            recorded, retry_after = await asyncio.shield(outcome)
+        except asyncio.CancelledError:
+            # A shutdown in the middle of an attempt lets it finish (the transport timeout
+            # bounds it), so its outcome is on record and the next process does not resend.
+            await asyncio.wait([outcome])
+            raise
+        if retry_after is not None:
+            await self._sleep(retry_after)
+        return recorded
+
+    async def _hand_over_and_record(
+        self, row: Notification, content: Rendered
+    ) -> tuple[Notification, float | None]:
+        """The attempt's outcome, committed; with the backoff when another attempt is due."""
         try:
             await self._hand_over(row, content)
         except TransientDeliveryError as error:
             if row.attempts >= self._policy.max_attempts:
-                return await self._give_up(row, f"gave up after {row.attempts} attempts: {error}")
+                await self._give_up(row, f"gave up after {row.attempts} attempts: {error}")
             logger.warning("attempt %d of notification %s failed: %s", row.attempts, row.id, error)
             pending = await self._store.finish_attempt(row.id, Status.PENDING, str(error))
-            await self._sleep(self._policy.backoff(row.attempts))
-            return pending
+            return pending, self._policy.backoff(row.attempts)
         except PermanentDeliveryError as error:
-            return await self._give_up(row, f"refused: {error}")
-        return await self._store.finish_attempt(row.id, Status.SENT, "")
+            await self._give_up(row, f"refused: {error}")
+        return await self._store.finish_attempt(row.id, Status.SENT, ""), None
 
     async def _hand_over(self, row: Notification, content: Rendered) -> None:
         if row.channel is Channel.EMAIL:
@@ -145,7 +161,7 @@ class Deliverer:
         else:
             await self._sms.send(TextMessage(row.recipient, content.text, row.message_id))
 
-    async def _give_up(self, row: Notification, reason: str) -> Notification:
+    async def _give_up(self, row: Notification, reason: str) -> NoReturn:
         logger.error("notification %s (%s) failed: %s", row.id, row.template, reason)
         await self._store.finish_attempt(row.id, Status.FAILED, reason)
         raise DeliveryFailedError(

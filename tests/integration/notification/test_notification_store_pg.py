@@ -78,7 +78,8 @@ async def test_an_attempt_is_exclusive_until_its_lease_passes(
 
 
 class DiesAfterAccepted:
-    """Hands the message to the real server, then the 'process' dies before recording it."""
+    """Hands the message to the real server, then the process is killed (SIGKILL: no
+    graceful shutdown finishing the attempt) before the outcome is recorded."""
 
     def __init__(self, smtp: SmtpSender) -> None:
         self._smtp = smtp

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -12,6 +13,7 @@ from shop.order.v1 import order_pb2
 from shop.payment.v1 import payment_pb2
 
 from mesh.events import new_event
+from services.notification.adapters.mail import Email
 from services.notification.adapters.sms import SandboxSmsProvider
 from services.notification.adapters.templates import TemplateRenderer
 from services.notification.delivery import Deliverer
@@ -355,3 +357,29 @@ async def test_a_contact_without_email_is_logged_as_skipped() -> None:
     assert w.mail.sent == []
     [row] = w.store.rows.values()
     assert row.status is Status.SKIPPED and row.error == "no email address known for the user"
+
+
+class SlowMail(FakeMail):
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = asyncio.Event()
+
+    async def send(self, email: Email) -> None:
+        self.started.set()
+        await asyncio.sleep(0.05)
+        await super().send(email)
+
+
+async def test_a_shutdown_during_an_attempt_lets_it_finish_and_record() -> None:
+    w = world(SlowMail())
+    mail = w.mail
+    assert isinstance(mail, SlowMail)
+    handling = asyncio.create_task(w.notifier.handle_event(paid_order()))
+    await mail.started.wait()
+
+    handling.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await handling
+
+    [row] = w.store.rows.values()
+    assert row.status is Status.SENT and len(mail.sent) == 1
