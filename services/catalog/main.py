@@ -7,12 +7,13 @@ from motor.motor_asyncio import AsyncIOMotorClient
 from shop.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 
 from mesh.bootstrap import Runtime
-from mesh.events import EventPublisher
+from mesh.events import EventConsumer, EventPublisher, InMemoryProcessedEvents, topic_for
 from mesh.server import ServiceSpec
 from services.catalog.adapters.documents import Document
 from services.catalog.adapters.mongo import MongoCatalogStore, create_indexes
 from services.catalog.events import PRODUCER, event_for
 from services.catalog.outbox import OutboxRelay
+from services.catalog.reviews import CONSUMER_GROUP, RatingUpdater
 from services.catalog.service import CatalogService
 from services.catalog.servicer import CatalogServicer
 from services.catalog.settings import Settings
@@ -31,7 +32,20 @@ async def build(runtime: Runtime) -> ServiceSpec:
     publisher = EventPublisher(settings.kafka_bootstrap_servers, client_id=PRODUCER)
     await publisher.start()
     relay = OutboxRelay(store, publisher, poll_seconds=settings.outbox_poll_seconds)
-    servicer = CatalogServicer(CatalogService(store))
+    catalog = CatalogService(store)
+    background = [relay.run]
+    if settings.consume_review_events:
+        ratings = EventConsumer(
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            group_id=CONSUMER_GROUP,
+            topics=[topic_for("review")],
+            handler=RatingUpdater(catalog),
+            # Applying a rating summary is idempotent by its version: no dedupe store needed.
+            processed=InMemoryProcessedEvents(),
+            dead_letters=publisher,
+        )
+        background.append(ratings.run)
+    servicer = CatalogServicer(catalog)
 
     def register(server: aio.Server) -> None:
         catalog_pb2_grpc.add_CatalogServiceServicer_to_server(servicer, server)
@@ -49,6 +63,6 @@ async def build(runtime: Runtime) -> ServiceSpec:
             lambda server: catalog_pb2_grpc.add_CatalogServiceServicer_to_server(servicer, server)
         ],
         probes={"mongodb": ping_mongodb},
-        background=[relay.run],
+        background=background,
         cleanup=[close_mongodb, publisher.stop],
     )

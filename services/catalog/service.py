@@ -17,7 +17,7 @@ from services.catalog.domain.changes import (
     reserve_key,
     version_key,
 )
-from services.catalog.domain.model import Category, Product, ProductDraft
+from services.catalog.domain.model import Category, Product, ProductDraft, RatingSummary
 from services.catalog.domain.pagination import PageCursor
 from services.catalog.domain.reservations import Reservation, StockLine
 
@@ -134,6 +134,20 @@ class CatalogService:
                 op_key=version_key(product_id, version),
                 event_id=str(uuid.uuid4()),
                 occurred_at=self._clock(),
+            )
+
+        await self._store.commit(product_id, decide)
+
+    async def apply_rating(self, product_id: str, summary: RatingSummary) -> None:
+        """Keeps the review service's rating figures; older or repeated summaries change nothing."""
+
+        def decide(current: Product | None) -> ProductChange | None:
+            rated = model.rate(current, summary, self._clock()) if current else None
+            if rated is None:
+                return None
+            mask = ("rating_average", "rating_count")
+            return self._change(
+                rated, ChangeKind.UPDATED, version_key(product_id, rated.version), update_mask=mask
             )
 
         await self._store.commit(product_id, decide)

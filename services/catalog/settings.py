@@ -14,6 +14,7 @@ class Settings:
     database: str
     kafka_bootstrap_servers: str
     outbox_poll_seconds: float
+    consume_review_events: bool
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -23,4 +24,5 @@ class Settings:
             database=env.string("CATALOG_MONGODB_DATABASE", "shop_catalog"),
             kafka_bootstrap_servers=env.address("KAFKA_BOOTSTRAP_SERVERS", "localhost:19092"),
             outbox_poll_seconds=env.number("CATALOG_OUTBOX_POLL_SECONDS", 0.2, minimum=0.01),
+            consume_review_events=env.boolean("CATALOG_CONSUME_REVIEW_EVENTS", True),
         )

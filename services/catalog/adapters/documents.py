@@ -31,6 +31,7 @@ def product_to_doc(product: Product) -> Document:
         "version": product.version,
         "rating_average": product.rating_average,
         "rating_count": product.rating_count,
+        "rating_version": product.rating_version,
     }
 
 
@@ -49,6 +50,7 @@ def product_from_doc(doc: Mapping[str, Any]) -> Product:
         version=int(doc["version"]),
         rating_average=float(doc.get("rating_average", 0.0)),
         rating_count=int(doc.get("rating_count", 0)),
+        rating_version=int(doc.get("rating_version", 0)),
     )
 
 

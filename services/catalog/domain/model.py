@@ -40,6 +40,15 @@ class Product:
     version: int
     rating_average: float = 0.0
     rating_count: int = 0
+    # Version of the review service's rating summary these figures come from.
+    rating_version: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RatingSummary:
+    average: float
+    count: int
+    version: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,8 +164,18 @@ def restock(product: Product, quantity: int, at: datetime) -> Product:
     )
 
 
-def next_version(product: Product, at: datetime) -> Product:
-    return replace(product, updated_at=at, version=product.version + 1)
+def rate(product: Product, summary: RatingSummary, at: datetime) -> Product | None:
+    """The product with the review summary's figures; None when it holds a newer summary."""
+    if summary.version <= product.rating_version:
+        return None
+    return replace(
+        product,
+        rating_average=summary.average,
+        rating_count=summary.count,
+        rating_version=summary.version,
+        updated_at=at,
+        version=product.version + 1,
+    )
 
 
 def _check_values(values: ProductDraft, fields: frozenset[str]) -> None:

@@ -9,8 +9,11 @@ import grpc
 import pytest
 from google.protobuf import field_mask_pb2
 from shop.catalog.v1 import catalog_pb2
+from shop.events.v1 import events_pb2
+from shop.review.v1 import review_pb2
 
 from mesh import rbac
+from mesh.events import EventPublisher, new_event
 
 from .catalog_harness import (
     TokenKeys,
@@ -199,3 +202,36 @@ async def test_callers_are_checked(environ: dict[str, str], keys: TokenKeys) -> 
         with pytest.raises(grpc.aio.AioRpcError) as missing:
             await stub.GetProduct(catalog_pb2.GetProductRequest(id="nope"))
         assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_ratings_follow_the_review_events(
+    environ: dict[str, str], keys: TokenKeys, kafka_bootstrap: str
+) -> None:
+    admin = keys.metadata("admin-1", rbac.ADMIN)
+    environ = {**environ, "CATALOG_CONSUME_REVIEW_EVENTS": "true"}
+    async with catalog_server(environ, keys) as server, catalog_stub(server.address) as stub:
+        mug = await stub.CreateProduct(new_product(), metadata=admin)
+        publisher = EventPublisher(kafka_bootstrap, client_id="review-test")
+        await publisher.start()
+        try:
+            summary = review_pb2.RatingSummary(product_id=mug.id, average=4.5, count=2, version=2)
+            await publisher.publish(
+                new_event(
+                    events_pb2.ReviewCreated(
+                        review=review_pb2.Review(id="r2", product_id=mug.id, rating=5),
+                        rating_summary=summary,
+                    ),
+                    aggregate_type="review",
+                    aggregate_id="r2",
+                    aggregate_version=1,
+                    producer="review",
+                )
+            )
+        finally:
+            await publisher.stop()
+        async with asyncio.timeout(30):
+            while (
+                rated := await stub.GetProduct(catalog_pb2.GetProductRequest(id=mug.id))
+            ).rating_count != 2:
+                await asyncio.sleep(0.2)
+    assert (rated.rating_average, rated.version) == (4.5, 2)

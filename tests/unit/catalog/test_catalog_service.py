@@ -2,12 +2,16 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from shop.events.v1 import events_pb2
+from shop.review.v1 import review_pb2
 
 from mesh.errors import FailedPreconditionError, NotFoundError
+from mesh.events import Event
 from services.catalog.domain.changes import ChangeKind
 from services.catalog.domain.model import ProductDraft
 from services.catalog.domain.money import Money
 from services.catalog.domain.reservations import StockLine
+from services.catalog.reviews import RatingUpdater
 from services.catalog.service import CatalogService
 
 from .catalog_fakes import FakeCatalogStore
@@ -133,3 +137,24 @@ async def test_batch_get_lists_missing_ids_in_request_order() -> None:
     found, missing = await service.batch_get(["x", mug.id, "y"])
     assert [p.id for p in found] == [mug.id]
     assert missing == ["x", "y"]
+
+
+async def test_ratings_keep_only_the_newest_summary() -> None:
+    service, store = make_service()
+    mug = await service.create_product(draft())
+    updater = RatingUpdater(service)
+    newer = review_event(mug.id, average=4.5, count=2, version=2)
+    older = review_event(mug.id, average=5.0, count=1, version=1)
+    for event in (newer, older, newer):
+        await updater(event)
+    rated = await service.get_product(mug.id)
+    assert (rated.rating_average, rated.rating_count, rated.version) == (4.5, 2, 2)
+    assert store.changes[-1].update_mask == ("rating_average", "rating_count")
+    await updater(review_event("unknown", average=1.0, count=1, version=1))
+
+
+def review_event(product_id: str, *, average: float, count: int, version: int) -> Event:
+    summary = review_pb2.RatingSummary(
+        product_id=product_id, average=average, count=count, version=version
+    )
+    return Event(review_created=events_pb2.ReviewCreated(rating_summary=summary))
