@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from mesh.settings import Env
 
@@ -19,9 +20,12 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         env = Env(environ)
+        mongodb_url = env.url("MONGODB_URL", ("mongodb",), "mongodb://localhost:37017/")
+        # The database named in the URL, unless overridden; shop_catalog by default.
+        named = urlsplit(mongodb_url).path.strip("/") or "shop_catalog"
         return cls(
-            mongodb_url=env.url("MONGODB_URL", ("mongodb",), "mongodb://localhost:37017/"),
-            database=env.string("CATALOG_MONGODB_DATABASE", "shop_catalog"),
+            mongodb_url=mongodb_url,
+            database=env.string("CATALOG_MONGODB_DATABASE", named),
             kafka_bootstrap_servers=env.address("KAFKA_BOOTSTRAP_SERVERS", "localhost:19092"),
             outbox_poll_seconds=env.number("CATALOG_OUTBOX_POLL_SECONDS", 0.2, minimum=0.01),
             consume_review_events=env.boolean("CATALOG_CONSUME_REVIEW_EVENTS", True),

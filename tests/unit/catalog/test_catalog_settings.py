@@ -1,0 +1,19 @@
+import pytest
+
+from mesh.settings import SettingsError
+from services.catalog.settings import Settings
+
+
+def test_defaults_and_database_from_the_url() -> None:
+    assert Settings.from_env({}).database == "shop_catalog"
+    assert Settings.from_env({"MONGODB_URL": "mongodb://db:27017/shop_x"}).database == "shop_x"
+    overridden = Settings.from_env(
+        {"MONGODB_URL": "mongodb://db:27017/shop_x", "CATALOG_MONGODB_DATABASE": "other"}
+    )
+    assert overridden.database == "other"
+
+
+def test_a_bad_value_names_its_variable() -> None:
+    with pytest.raises(SettingsError) as error:
+        Settings.from_env({"MONGODB_URL": "postgres://nope"})
+    assert error.value.name == "MONGODB_URL"
