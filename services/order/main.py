@@ -18,6 +18,7 @@ from mesh.migrations import apply_migrations, load_migrations
 from mesh.server import ServiceSpec
 
 from .adapters.downstream import GrpcCart, GrpcCatalog, GrpcPayment
+from .adapters.metrics import SagaMetrics
 from .adapters.postgres import Connection, PostgresOrderStore
 from .adapters.protos import event_payload
 from .domain.model import OrderEvent
@@ -74,13 +75,15 @@ async def build(runtime: Runtime, *, faults: FaultHook = no_faults) -> ServiceSp
         payment_pb2_grpc.PaymentServiceStub(channels.channel("payment", call_as=CallAs.SERVICE)),
         settings.payment,
     )
-    saga = SagaRunner(store, catalog, payment, cart, utc_now, settings.saga, faults)
+    metrics = SagaMetrics(runtime.metrics_registry)
+    saga = SagaRunner(store, catalog, payment, cart, utc_now, settings.saga, faults, metrics)
     orders = Orders(store, cart, catalog, saga, settings.pricing, settings.currency, utc_now)
     servicer = OrderServicer(orders)
     relay = OutboxRelay(pool, publisher)
     background = [relay.run]
     if settings.recovery_enabled:
-        background.append(SagaRecovery(store, saga, utc_now, settings.recovery).run_forever)
+        recovery = SagaRecovery(store, saga, utc_now, settings.recovery, metrics)
+        background.append(recovery.run_forever)
 
     async def probe_database() -> None:
         await pool.fetchval("SELECT 1")

@@ -13,6 +13,16 @@ from .store import OrderStore
 logger = logging.getLogger(__name__)
 
 
+class RecoveryObserver:
+    """Hears each recovery pass (metrics); the base class ignores it."""
+
+    def pass_done(self, waiting: int, resumed: int) -> None:
+        """`waiting` sagas were due for recovery, `resumed` of them were taken up."""
+
+
+UNOBSERVED = RecoveryObserver()
+
+
 @dataclass(frozen=True, slots=True)
 class RecoveryPolicy:
     interval: timedelta = timedelta(seconds=10)
@@ -23,12 +33,18 @@ class RecoveryPolicy:
 
 class SagaRecovery:
     def __init__(
-        self, store: OrderStore, saga: SagaRunner, clock: Clock, policy: RecoveryPolicy
+        self,
+        store: OrderStore,
+        saga: SagaRunner,
+        clock: Clock,
+        policy: RecoveryPolicy,
+        observer: RecoveryObserver = UNOBSERVED,
     ) -> None:
         self._store = store
         self._saga = saga
         self._clock = clock
         self._policy = policy
+        self._observer = observer
 
     async def run_once(self) -> int:
         """Drive each unfinished saga once; returns how many were taken up."""
@@ -47,6 +63,7 @@ class SagaRecovery:
             if order is not None:
                 resumed += 1
                 logger.info("recovered order %s: now %s", order_id, order.saga_step)
+        self._observer.pass_done(len(order_ids), resumed)
         return resumed
 
     async def run_forever(self) -> None:

@@ -52,6 +52,19 @@ async def no_faults(checkpoint: Checkpoint, order: Order) -> None:
     return None
 
 
+class SagaObserver:
+    """Hears what the saga does (metrics); the base class ignores it all."""
+
+    def step_taken(self, order: Order) -> None:
+        """`order` has just been persisted at its new step."""
+
+    def charge_unknown(self, order: Order) -> None:
+        """A charge got no final answer; it will be asked again with the same key."""
+
+
+UNOBSERVED = SagaObserver()
+
+
 @dataclass(frozen=True, slots=True)
 class SagaPolicy:
     # An order that has not reached payment after this long is compensated, not charged:
@@ -72,6 +85,7 @@ class SagaRunner:
         clock: Clock,
         policy: SagaPolicy = SagaPolicy(),
         faults: FaultHook = no_faults,
+        observer: SagaObserver = UNOBSERVED,
     ) -> None:
         self._store = store
         self._catalog = catalog
@@ -80,6 +94,7 @@ class SagaRunner:
         self._clock = clock
         self._policy = policy
         self._faults = faults
+        self._observer = observer
         self._steps: dict[SagaStep, Step] = {
             SagaStep.STARTED: self._reserve_stock,
             SagaStep.STOCK_RESERVED: self._start_charging,
@@ -124,6 +139,7 @@ class SagaRunner:
     async def _apply(self, transition: Transition) -> Order:
         order = await self._store.apply(transition)
         logger.info("order %s: saga step %s", order.id, order.saga_step)
+        self._observer.step_taken(order)
         return order
 
     async def _load(self, order_id: str) -> Order:
@@ -163,6 +179,7 @@ class SagaRunner:
         if result.status is ChargeStatus.DECLINED:
             return await self._apply(order.payment_failed(result.reason, self._clock()))
         logger.warning("order %s: charge outcome unknown, will retry with the same key", order.id)
+        self._observer.charge_unknown(order)
         return None
 
     async def _clear_cart(self, order: Order) -> Order:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from mesh.auth.identity import Identity
 from mesh.errors import (
@@ -16,13 +17,20 @@ from mesh.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from services.order.adapters.metrics import SagaMetrics
 from services.order.domain.checkout import CartItem
 from services.order.domain.idempotency import CheckoutRequest
 from services.order.domain.model import Address, Order, OrderStatus, SagaStep
 from services.order.domain.pricing import PricingPolicy
 from services.order.service_layer.orders import Orders
 from services.order.service_layer.recovery import RecoveryPolicy, SagaRecovery
-from services.order.service_layer.saga import Checkpoint, FaultHook, SagaPolicy, SagaRunner
+from services.order.service_layer.saga import (
+    Checkpoint,
+    FaultHook,
+    SagaPolicy,
+    SagaRunner,
+    no_faults,
+)
 from services.order.service_layer.store import OrderQuery
 
 from .order_fakes import FakeCart, FakeCatalog, FakeClock, FakeOrderStore, FakePayment
@@ -47,14 +55,15 @@ class Shop:
     catalog: FakeCatalog = field(default_factory=FakeCatalog)
     payment: FakePayment = field(default_factory=FakePayment)
     clock: FakeClock = field(default_factory=FakeClock)
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
     def __post_init__(self) -> None:
+        self.metrics = SagaMetrics(self.registry)
         self.catalog.add("mug", price=1250, inventory=10)
         self.catalog.add("tee", price=2000, inventory=3)
         self.cart.carts["ada"] = [CartItem("mug", 2), CartItem("tee", 1)]
 
     def runner(self, faults: FaultHook | None = None) -> SagaRunner:
-        extra = {} if faults is None else {"faults": faults}
         return SagaRunner(
             self.store,
             self.catalog,
@@ -62,7 +71,8 @@ class Shop:
             self.cart,
             self.clock,
             SagaPolicy(checkout_timeout=timedelta(minutes=15)),
-            **extra,
+            faults or no_faults,
+            self.metrics,
         )
 
     def orders(self, faults: FaultHook | None = None) -> Orders:
@@ -72,7 +82,10 @@ class Shop:
 
     def recovery(self, faults: FaultHook | None = None) -> SagaRecovery:
         policy = RecoveryPolicy(grace=timedelta(seconds=30))
-        return SagaRecovery(self.store, self.runner(faults), self.clock, policy)
+        return SagaRecovery(self.store, self.runner(faults), self.clock, policy, self.metrics)
+
+    def metric(self, name: str, **labels: str) -> float:
+        return self.registry.get_sample_value(name, labels) or 0.0
 
     def only_order(self) -> Order:
         (order,) = self.store.orders.values()
@@ -298,6 +311,23 @@ async def test_one_broken_order_does_not_hold_up_the_recovery_of_others() -> Non
     assert await shop.recovery(ada_still_broken).run_once() == 1
     assert shop.store.orders[bob_order.id].status is OrderStatus.PAID
     assert shop.store.orders[ada_order.id].saga_step is SagaStep.CHARGING
+
+
+async def test_outcomes_and_recoveries_are_counted() -> None:
+    shop = Shop()
+    shop.cart.carts["bob"] = [CartItem("mug", 1)]
+    shop.payment.unknown_times = 1
+    await shop.orders().place_order(ADA, request(), "key-1")
+    await shop.orders().place_order(BOB, request("tok_chargeDeclined", user_id="bob"), "key-1")
+    shop.clock.advance(timedelta(minutes=1))
+    await shop.recovery().run_once()
+
+    assert shop.metric("order_outcomes_total", outcome="paid") == 1
+    assert shop.metric("order_outcomes_total", outcome="payment_failed") == 1
+    assert shop.metric("order_charge_unknown_total") == 1
+    assert shop.metric("order_saga_recoveries_total") == 1
+    assert shop.metric("order_sagas_awaiting_recovery") == 1
+    assert shop.metric("order_saga_steps_total", step="COMPLETED") == 1
 
 
 async def test_an_abandoned_checkout_is_compensated_not_charged() -> None:
