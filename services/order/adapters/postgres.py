@@ -189,7 +189,7 @@ class PostgresOrderStore(OrderStore):
 
     @asynccontextmanager
     async def saga_lock(self, order_id: str, *, wait: bool) -> AsyncIterator[bool]:
-        # A session-level advisory lock: released on unlock, and by PostgreSQL itself when the
+        # A connection-level advisory lock: released on unlock, and by PostgreSQL itself when the
         # connection dies with its process, so a crashed runner never blocks recovery.
         key = _lock_key(order_id)
         async with self._pool.acquire() as conn:

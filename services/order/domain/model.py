@@ -192,7 +192,7 @@ class Order:
         event = OrderEvent(OrderEventType.CANCELLED, after, self.status_reason)
         return self._transition(SagaStep.REFUNDING, after, event)
 
-    # -- helpers -------------------------------------------------------------------------
+    # -- internals -----------------------------------------------------------------------
 
     def _moved(
         self,

@@ -1,4 +1,4 @@
-"""Helpers for the order service's integration tests.
+"""Building blocks for the order service's integration tests.
 
 Real: PostgreSQL, Kafka, the order service's own gRPC server (mesh runtime, interceptors,
 token checks). Fakes of OUR other services (catalog, cart, payment) implement their generated

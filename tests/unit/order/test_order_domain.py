@@ -113,7 +113,7 @@ def offer(product_id: str, price: int, inventory: int, currency: str = "USD") ->
     return ProductOffer(product_id, product_id.upper(), price, currency, inventory)
 
 
-def test_lines_take_the_catalog_price_and_merge_duplicates() -> None:
+def test_lines_take_the_catalog_price_and_merge_repeated_products() -> None:
     lines = order_lines(
         "u1",
         [CartItem("p1", 1), CartItem("p1", 2), CartItem("p2", 1)],
