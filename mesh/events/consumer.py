@@ -71,8 +71,10 @@ class EventConsumer:
 
     async def run(self) -> None:
         """Consumes until cancelled (a `ServiceSpec.background` task)."""
-        await self._consumer.start()
+        # start() inside the try: a service stopped while the consumer is still joining its
+        # group must close it too, or its connections leak.
         try:
+            await self._consumer.start()
             async for record in self._consumer:
                 await self._handle_record(record)
                 await self._consumer.commit(
