@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import grpc
+from google.protobuf.message import Message
 from shop.cart.v1 import cart_pb2, cart_pb2_grpc
 from shop.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from shop.payment.v1 import payment_pb2, payment_pb2_grpc
@@ -57,11 +58,13 @@ class CallPolicy:
     backoff_seconds: float
 
 
-async def _retrying(call: Callable[[], Awaitable[T]], policy: CallPolicy, what: str) -> T:
-    """The call's result; DownstreamUnavailable once transient failures used up every try."""
+async def _retrying(
+    method: Callable[..., Awaitable[T]], request: Message, policy: CallPolicy, what: str
+) -> T:
+    """The reply; DownstreamUnavailable once transient failures used up every try."""
     for attempt in range(policy.attempts):
         try:
-            return await call()
+            return await method(request, timeout=policy.try_timeout_seconds)
         except grpc.aio.AioRpcError as error:
             if error.code() not in _TRANSIENT:
                 raise
@@ -101,11 +104,7 @@ class GrpcCart(CartPort):
 
     async def clear(self, user_id: str) -> None:
         request = cart_pb2.ClearCartRequest(user_id=user_id)
-
-        async def clear() -> None:
-            await self._service.ClearCart(request, timeout=self._policy.try_timeout_seconds)
-
-        await _retrying(clear, self._policy, f"ClearCart({user_id})")
+        await _retrying(self._service.ClearCart, request, self._policy, f"ClearCart({user_id})")
 
 
 class GrpcCatalog(CatalogPort):
@@ -148,12 +147,10 @@ class GrpcCatalog(CatalogPort):
                 for line in lines
             ],
         )
-
-        async def reserve() -> None:
-            await self._service.ReserveStock(request, timeout=self._policy.try_timeout_seconds)
-
         try:
-            await _retrying(reserve, self._policy, f"ReserveStock({order_id})")
+            await _retrying(
+                self._service.ReserveStock, request, self._policy, f"ReserveStock({order_id})"
+            )
         except grpc.aio.AioRpcError as error:
             if error.code() in (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.NOT_FOUND):
                 raise ReservationRejected(
@@ -163,11 +160,9 @@ class GrpcCatalog(CatalogPort):
 
     async def release(self, order_id: str) -> None:
         request = catalog_pb2.ReleaseStockRequest(order_id=order_id)
-
-        async def release() -> None:
-            await self._service.ReleaseStock(request, timeout=self._policy.try_timeout_seconds)
-
-        await _retrying(release, self._policy, f"ReleaseStock({order_id})")
+        await _retrying(
+            self._service.ReleaseStock, request, self._policy, f"ReleaseStock({order_id})"
+        )
 
 
 class GrpcPayment(PaymentPort):
@@ -186,12 +181,10 @@ class GrpcPayment(PaymentPort):
             idempotency_key=order.id,
             description=f"shopmesh order {order.id}",
         )
-
-        async def charge() -> payment_pb2.Payment:
-            return await self._stub.Charge(request, timeout=self._policy.try_timeout_seconds)
-
         try:
-            payment = await _retrying(charge, self._policy, f"Charge({order.id})")
+            payment = await _retrying(
+                self._stub.Charge, request, self._policy, f"Charge({order.id})"
+            )
         except DownstreamUnavailable:
             return ChargeResult(ChargeStatus.UNKNOWN)
         except grpc.aio.AioRpcError as error:
@@ -209,11 +202,7 @@ class GrpcPayment(PaymentPort):
             idempotency_key=f"refund:{order.id}",
             reason=order.status_reason[:500],
         )
-
-        async def refund() -> None:
-            await self._stub.Refund(request, timeout=self._policy.try_timeout_seconds)
-
-        await _retrying(refund, self._policy, f"Refund({order.id})")
+        await _retrying(self._stub.Refund, request, self._policy, f"Refund({order.id})")
 
 
 def _charge_result(payment: payment_pb2.Payment) -> ChargeResult:
