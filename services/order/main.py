@@ -41,11 +41,15 @@ async def build(runtime: Runtime, *, faults: FaultHook = no_faults) -> ServiceSp
     pool = await asyncpg.create_pool(
         settings.database_url, min_size=2, max_size=settings.database_pool_size
     )
-    async with pool.acquire() as conn:
-        await apply_migrations(conn, [*MIGRATIONS, *load_migrations("services.order")])
-
     publisher = EventPublisher(settings.kafka_bootstrap_servers, client_id="order")
-    await publisher.start()
+    try:
+        async with pool.acquire() as conn:
+            await apply_migrations(conn, [*MIGRATIONS, *load_migrations("services.order")])
+        await publisher.start()
+    except BaseException:
+        # The runtime only cleans up what build returned; a failed start closes its own pool.
+        await pool.close()
+        raise
     outbox = Outbox()
 
     async def add_to_outbox(conn: Connection, event: OrderEvent) -> None:
