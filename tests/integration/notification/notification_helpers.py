@@ -107,3 +107,20 @@ async def log_rows(database_url: str, user_id: str) -> list[asyncpg.Record]:
         )
     finally:
         await conn.close()
+
+
+async def settled_rows(
+    database_url: str, user_id: str, count: int, *, event_id: str = "", timeout: float = 30.0
+) -> list[asyncpg.Record]:
+    """The user's log rows (of `event_id` if given) once there are `count` and none is still
+    pending or sending (the mail server may have the message before its row says `sent`)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            rows = [
+                r
+                for r in await log_rows(database_url, user_id)
+                if not event_id or r["event_id"] == event_id
+            ]
+            if len(rows) >= count and all(r["status"] not in ("pending", "sending") for r in rows):
+                return rows
+            await asyncio.sleep(0.2)

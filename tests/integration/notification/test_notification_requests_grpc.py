@@ -17,10 +17,10 @@ from .event_bus import publisher
 from .notification_helpers import (
     Metadata,
     about,
-    log_rows,
     mail_to,
     order_paid,
     register,
+    settled_rows,
 )
 
 pytestmark = pytest.mark.integration
@@ -114,11 +114,7 @@ async def test_preferences_are_respected(
     paid = order_paid(user_id)
     async with publisher(kafka_bootstrap) as events:
         await events.publish(paid)
-    async with asyncio.timeout(30):
-        while len(rows := [r for r in await log_rows(notification_database, user_id)
-                           if r["event_id"] == paid.event_id]) < 2:  # fmt: skip
-            await asyncio.sleep(0.2)
-
+    rows = await settled_rows(notification_database, user_id, 2, event_id=paid.event_id)
     by_channel = {r["channel"]: r for r in rows}
     assert by_channel["email"]["status"] == "skipped"
     assert by_channel["sms"]["status"] == "sent"

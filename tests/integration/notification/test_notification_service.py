@@ -29,6 +29,7 @@ from .notification_helpers import (
     order_cancelled,
     order_paid,
     register,
+    settled_rows,
 )
 
 pytestmark = pytest.mark.integration
@@ -62,7 +63,7 @@ async def test_order_paid_sends_exactly_one_email_even_when_redelivered(
     assert order_id in text and "Total:    42.98 USD" in text and "2 x Blue mug" in text
     html = confirmation.get_body(("html",))
     assert html is not None and "<strong>42.98 USD</strong>" in str(html.get_content())
-    rows = await log_rows(notification_database, user_id)
+    rows = await settled_rows(notification_database, user_id, 3)
     assert [(r["template"], r["status"], r["attempts"]) for r in rows] == [
         ("welcome", "sent", 1),
         ("order_paid", "sent", 1),
