@@ -22,7 +22,7 @@ from mesh.platform.logstream import LogStreamer
 from mesh.platform.mailbox import Mailbox
 from mesh.platform.osuser import prepare_state_dir, server_user
 from mesh.platform.platform import Endpoint, LocalPlatform
-from mesh.platform.process import pid_alive, read_pid, stop_group
+from mesh.platform.process import pid_alive, read_pid, stop_group, write_pid_file
 from mesh.platform.reindex import run_reindex
 
 logger = logging.getLogger("shop")
@@ -81,7 +81,7 @@ def _run(config: PlatformConfig, *, stream: bool, load_demo: bool) -> int:
     config.run_dir.mkdir(parents=True, exist_ok=True)
     config.log_dir.mkdir(parents=True, exist_ok=True)
     pid_file = config.run_dir / f"{SUPERVISOR}.pid"
-    pid_file.write_text(f"{os.getpid()}\n")
+    write_pid_file(pid_file, os.getpid())
     streamer = LogStreamer(config.log_dir, sys.stdout) if stream else None
     _on_signals(_raise_stop)
     began = time.monotonic()

@@ -73,7 +73,7 @@ class ManagedProcess:
                 start_new_session=True,
                 **as_user(self.user),
             )
-        self.pid_path.write_text(f"{self._popen.pid}\n")
+        write_pid_file(self.pid_path, self._popen.pid)
         logger.debug("started %s pid=%d", self.name, self._popen.pid)
 
     def alive(self) -> bool:
@@ -127,11 +127,30 @@ def as_user(user: str | None) -> dict[str, Any]:
     return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
 
+def write_pid_file(path: Path, pid: int) -> None:
+    """Record a pid with its start time, so a reused pid is never taken for ours."""
+    path.write_text(f"{pid} {_start_time(pid)}\n")
+
+
 def read_pid(path: Path) -> int | None:
+    """The pid in a pid file, or None when the file is missing or names another process."""
     try:
-        return int(path.read_text().strip())
-    except (FileNotFoundError, ValueError):
+        fields = path.read_text().split()
+        pid = int(fields[0])
+    except (FileNotFoundError, ValueError, IndexError):
         return None
+    # A different start time: the process is gone and the pid may belong to someone else.
+    if len(fields) > 1 and fields[1] != _start_time(pid):
+        return None
+    return pid
+
+
+def _start_time(pid: int) -> str:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[-1].split()[19]
 
 
 def pid_alive(pid: int) -> bool:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import mailbox
+import os
 from pathlib import Path
 
 import pytest
 
 from mesh.platform.mailbox import Mailbox, body_text
+from mesh.platform.process import read_pid, write_pid_file
 from mesh.platform.stores.base import endpoints_of
 from mesh.platform.stores.kafka import kafka_cluster_id, server_properties
 from mesh.platform.stores.postgres import database_url, ensure_database_sql
@@ -66,3 +68,13 @@ def test_kafka_cluster_ids_never_look_like_options() -> None:
     ids = {kafka_cluster_id() for _ in range(500)}
     assert len(ids) == 500
     assert all(len(i) == 22 and not i.startswith("-") for i in ids)
+
+
+def test_pid_files_recognise_a_reused_pid(tmp_path: Path) -> None:
+    path = tmp_path / "x.pid"
+    write_pid_file(path, os.getpid())
+    assert read_pid(path) == os.getpid()
+    path.write_text(f"{os.getpid()} 1\n")
+    assert read_pid(path) is None
+    path.write_text(f"{os.getpid()}\n")
+    assert read_pid(path) == os.getpid()
