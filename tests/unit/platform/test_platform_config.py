@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from mesh.platform.config import PlatformConfig, PortPlan
-from mesh.platform.credentials import CredentialStore, admin_from_env
+from mesh.platform.credentials import Credentials, CredentialStore, admin_from_env
+from mesh.platform.infra import Infrastructure
+from mesh.platform.stores.base import ExternalStore
 from mesh.settings import SettingsError
 
 
@@ -109,3 +111,17 @@ def test_admin_from_the_environment_wins_when_both_are_set(tmp_path: Path) -> No
 def test_a_port_plan_survives_the_environment_round_trip() -> None:
     plan = PortPlan.free(itertools.count(41000))
     assert PortPlan.from_env(plan.to_env()) == plan
+
+
+def test_a_store_given_by_url_is_only_checked_never_started(tmp_path: Path) -> None:
+    config = PlatformConfig.from_env(
+        {"REDIS_URL": "redis://:pw@cache.internal:6380/0", "DATABASE_URL": "postgresql://u:p@db/x"},
+        tmp_path,
+        state_dir=tmp_path / "state",
+    )
+    infra = Infrastructure(config, Credentials())
+    redis_store = infra.store("redis")
+    assert isinstance(redis_store, ExternalStore)
+    assert redis_store.url() == "redis://:pw@cache.internal:6380/0"
+    assert infra.service_database_url("shop_order") == "postgresql://u:p@db/shop_order"
+    assert not isinstance(infra.store("kafka"), ExternalStore)
