@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import asyncpg
-from prometheus_client import CollectorRegistry
 from shop.analytics.v1 import analytics_pb2, analytics_pb2_grpc
 
 from mesh.bootstrap import Runtime
@@ -40,12 +39,11 @@ async def build(runtime: Runtime) -> ServiceSpec:
     async with pool.acquire() as conn:
         await apply_migrations(conn, [*MIGRATIONS, *load_migrations("services.analytics")])
 
-    # The runtime's per-server registry is what /metrics serves.
-    registry: CollectorRegistry = getattr(runtime, "metrics_registry", None) or CollectorRegistry()
     analytics = Analytics(
         PostgresAnalyticsStore(pool),
         PostgresProcessedEvents(pool),
-        BusinessMetrics(registry),
+        # On the registry the runtime's /metrics serves.
+        BusinessMetrics(runtime.metrics_registry),
         utc_today,
         consumer=settings.consumer_group,
     )

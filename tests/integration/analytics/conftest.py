@@ -4,6 +4,7 @@ with the real user service signing the staff and customer tokens."""
 from __future__ import annotations
 
 import secrets
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -23,6 +24,14 @@ class RunningAnalytics:
     service: Running
     database_url: str
     consumer_group: str
+    metrics_url: str
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 @pytest.fixture(scope="package")
@@ -45,9 +54,10 @@ async def analytics_service(
     group = f"analytics-test-{secrets.token_hex(4)}"
     await start_group_at_end(kafka_bootstrap, group, TOPICS)
     database_url = postgres_dsn()
+    metrics_port = free_port()
     environ = {
         "GRPC_PORT": "0",
-        "METRICS_PORT": "0",
+        "METRICS_PORT": str(metrics_port),
         "GRPC_GRACE_SECONDS": "1",
         "SHOP_STATE_DIR": str(tmp_path_factory.mktemp("analytics")),
         "DATABASE_URL": database_url,
@@ -56,4 +66,6 @@ async def analytics_service(
         "ANALYTICS_CONSUMER_GROUP": group,
     }
     async with service_running("analytics", build_analytics, environ) as running:
-        yield RunningAnalytics(running, database_url, group)
+        yield RunningAnalytics(
+            running, database_url, group, f"http://127.0.0.1:{metrics_port}/metrics"
+        )

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import grpc
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from shop.analytics.v1 import analytics_pb2, analytics_pb2_grpc
 from shop.common.v1 import common_pb2
 from shop.events.v1 import events_pb2
@@ -200,6 +202,30 @@ async def test_scripted_orders_give_the_ordered_figures_and_duplicates_do_not_co
     assert (funnel.cart_adds, funnel.checkouts_started, funnel.orders_paid) == (6, 5, 4)
     assert funnel.cart_to_checkout_rate == pytest.approx(5 / 6)
     assert funnel.checkout_to_paid_rate == pytest.approx(4 / 5)
+
+    # The same figures on the metrics port, each event counted once.
+    async with httpx.AsyncClient() as http:
+        exposition = (await http.get(analytics_service.metrics_url)).text
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(exposition)
+        for sample in family.samples
+    }
+
+    def metric(name: str, **labels: str) -> float:
+        return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+    assert [metric("shop_orders_total", status=s) for s in ("placed", "paid")] == [5, 4]
+    assert metric("shop_orders_total", status="payment_failed") == 1
+    assert metric("shop_orders_total", status="cancelled") == 1
+    assert (
+        metric("shop_revenue_minor_units_total", currency="USD") == 4_999 + 1_749 + 3_000 + 10_000
+    )
+    assert metric("shop_refunds_minor_units_total", currency="USD") == 2_500
+    assert metric("shop_payments_total", outcome="succeeded") == 4
+    assert metric("shop_payments_total", outcome="failed") == 1
+    assert metric("shop_payments_total", outcome="refunded") == 1
+    assert metric("shop_cart_adds_total") == 6
 
     yesterday_only = await stub.GetSalesSummary(
         analytics_pb2.GetSalesSummaryRequest(
