@@ -69,9 +69,7 @@ async def reindex(
     try:
         products = 0
         async for page in catalog.pages(page_size):
-            changes = [(p.id, product_seen(facts_from_product(p))) for p in page]
-            documents = [(pid, change(None), change) for pid, change in changes]
-            await index.load(new, [(pid, doc, change) for pid, doc, change in documents if doc])
+            await index.load(new, [(p.id, product_seen(facts_from_product(p))) for p in page])
             products += len(page)
         ratings = await _carry_ratings(index, previous, new)
         await index.refresh(new)

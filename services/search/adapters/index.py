@@ -167,15 +167,17 @@ class ProductIndex:
                 await asyncio.sleep(random.uniform(0, 0.01))
         raise RuntimeError(f"product {product_id} in {index} kept changing; giving up")
 
-    async def load(self, index: str, documents: Sequence[tuple[str, Source, Change]]) -> None:
-        """Bulk-creates documents; one that already exists gets its change applied instead."""
-        if not documents:
-            return
+    async def load(self, index: str, changes: Sequence[tuple[str, Change]]) -> None:
+        """Bulk-creates each product's document as `change` makes it from nothing; where an
+        event created the document meanwhile, `change` is applied to it instead."""
+        documents = [(pid, change, change(None)) for pid, change in changes]
         operations: list[dict[str, Any]] = []
-        for product_id, source, _ in documents:
-            operations += [{"create": {"_index": index, "_id": product_id}}, source]
+        for product_id, _, source in documents:
+            operations += [{"create": {"_index": index, "_id": product_id}}, source or {}]
+        if not operations:
+            return
         response = await self._es.bulk(operations=operations)
-        for item, (product_id, _, change) in zip(response["items"], documents, strict=True):
+        for item, (product_id, change, _) in zip(response["items"], documents, strict=True):
             status = item["create"]["status"]
             if status == 409:
                 await self.apply_to(index, product_id, change)
