@@ -39,6 +39,8 @@ def facts_from_product(product: catalog_pb2.Product) -> ProductFacts:
         inventory=product.inventory,
         created_at=product.create_time.ToDatetime(tzinfo=UTC),
         version=product.version,
+        rating_average=product.rating_average,
+        rating_count=product.rating_count,
     )
 
 

@@ -6,7 +6,9 @@ change carries only the inventory) and the review ledger's rating summary
 (`rating_version`). A change applies only when it is newer than what the document holds
 for its stream, so stale and replayed events change nothing, in whatever order they come.
 A deleted product leaves a tombstone that no catalog event revives (product ids are never
-reused). Only `listed` documents (product fields seen, not deleted) are searchable.
+reused). The catalog's own copy of a product's rating fills in only while no review event
+has been seen for it (e.g. right after a first reindex). Only `listed` documents (product
+fields seen, not deleted) are searchable.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ class ProductFacts:
     inventory: int
     created_at: datetime
     version: int
+    # The catalog's copy of the rating, used only until a review event brings a versioned one.
+    rating_average: float = 0.0
+    rating_count: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +90,8 @@ def product_seen(facts: ProductFacts) -> Change:
                 listed=True,
                 suggest=suggest_inputs(facts.name),
             )
+            if doc["rating_version"] == 0:
+                doc.update(rating_average=facts.rating_average, rating_count=facts.rating_count)
             changed = True
         if doc["stock_version"] < facts.version:
             _set_stock(doc, facts.inventory, facts.version)

@@ -1,6 +1,7 @@
 """The version rules of the index documents: any order of events gives the newest state."""
 
 import itertools
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from services.search.domain.documents import (
@@ -85,3 +86,14 @@ def test_ratings_before_the_product_wait_unlisted() -> None:
 def test_suggest_inputs_are_the_name_and_its_tails() -> None:
     assert suggest_inputs("Blue  Ceramic Mug") == ["Blue Ceramic Mug", "Ceramic Mug", "Mug"]
     assert suggest_inputs("") == []
+
+
+def test_the_catalogs_rating_counts_only_until_a_review_event_is_seen() -> None:
+    def with_rating(version: int, average: float) -> ProductFacts:
+        return replace(facts(version), rating_average=average, rating_count=1)
+
+    doc = run([product_seen(with_rating(1, 3.0))])
+    assert doc is not None and doc["rating_average"] == 3.0
+    doc = run([product_seen(with_rating(1, 3.0)), rating_seen(RatingFacts("p1", 5.0, 2, 1))])
+    doc = product_seen(with_rating(2, 3.0))(doc)
+    assert doc is not None and (doc["rating_average"], doc["rating_count"]) == (5.0, 2)
