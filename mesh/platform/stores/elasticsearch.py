@@ -26,7 +26,9 @@ ES_ARTIFACT: Final = MavenArtifact(
     "org.elasticsearch.distribution.integ-test-zip", "elasticsearch", ES_VERSION, "zip"
 )
 HOST: Final = "127.0.0.1"
-HEAP: Final = "-Xms512m -Xmx512m"
+# Bounded heap; C1-only JIT starts the node two to four times faster on a two-core machine,
+# which matters more for a local platform than peak query throughput.
+JAVA_OPTS: Final = "-Xms512m -Xmx512m -XX:TieredStopAtLevel=1"
 
 
 def health_status(url: str, timeout: float = 2.0) -> str | None:
@@ -123,7 +125,7 @@ class ElasticsearchStore:
         self._process.env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "ES_JAVA_HOME": str(java_home()),
-            "ES_JAVA_OPTS": HEAP,
+            "ES_JAVA_OPTS": JAVA_OPTS,
             "ES_PATH_CONF": str(config),
             "ES_TMPDIR": str(self._root / "tmp"),
             "LANG": "C.UTF-8",
