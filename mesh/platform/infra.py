@@ -47,6 +47,8 @@ class Infrastructure:
         self._context: StoreContext | None = None
         self._stores: dict[str, Store] = {}
         self._started: set[str] = set()
+        # Set by stop(): a start still in flight (Ctrl-C during `shop up`) stops its own store.
+        self._stopping = False
         self._lock = threading.RLock()
         self.report = StartReport()
 
@@ -87,6 +89,7 @@ class Infrastructure:
         self._start_all([n for n in wanted if n not in first])
 
     def _start_all(self, names: list[str]) -> None:
+        self._stopping = False
         pending = [n for n in names if n not in self._started]
         if not pending:
             return
@@ -112,6 +115,9 @@ class Infrastructure:
         if isinstance(store, ExternalStore) and name == "postgres":
             self._prepare_external_postgres()
         with self._lock:
+            if self._stopping:
+                store.stop()
+                return
             self._started.add(name)
             self.report.seconds[name] = time.monotonic() - began
         logger.debug("%s ready in %.1fs", name, self.report.seconds[name])
@@ -127,6 +133,7 @@ class Infrastructure:
     def stop(self) -> None:
         """Stop what this object started, dependants first."""
         with self._lock:
+            self._stopping = True
             started = [n for n in reversed(STORES) if n in self._started]
             for name in started:
                 self.store(name).stop()
