@@ -13,6 +13,7 @@ from mesh.platform.process import read_pid, write_pid_file
 from mesh.platform.stores.base import endpoints_of
 from mesh.platform.stores.kafka import kafka_cluster_id, server_properties
 from mesh.platform.stores.postgres import database_url, ensure_database_sql
+from mesh.platform.toolchain import ToolchainMissing, require_tool
 
 
 def test_database_url_switches_database_and_login() -> None:
@@ -78,3 +79,8 @@ def test_pid_files_recognise_a_reused_pid(tmp_path: Path) -> None:
     assert read_pid(path) is None
     path.write_text(f"{os.getpid()}\n")
     assert read_pid(path) == os.getpid()
+
+
+def test_a_missing_toolchain_says_what_to_install() -> None:
+    with pytest.raises(ToolchainMissing, match="install the frobnicator"):
+        require_tool("surely-not-installed-frobnicator", "install the frobnicator")
