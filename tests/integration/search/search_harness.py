@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from aiokafka import (  # type: ignore[import-untyped]
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    TopicPartition,
+)
 from shop.catalog.v1 import catalog_pb2_grpc
 from shop.search.v1 import search_pb2, search_pb2_grpc
 
+from mesh.events import ensure_topics, topic_for
 from services.catalog.main import build as build_catalog
 from services.search.adapters.index import ProductIndex, connect
 from services.search.main import build as build_search
@@ -42,6 +48,7 @@ async def search_shop(
         "catalog", build_catalog, catalog_environ(mongodb_url, kafka), keys
     ) as catalog:
         environ = search_environ(elasticsearch_url, kafka, catalog=catalog.address)
+        await start_group_at_end(kafka, environ["SEARCH_CONSUMER_GROUP"], SEARCH_TOPICS)
         es = connect(elasticsearch_url)
         try:
             index = ProductIndex(es, environ["SEARCH_INDEX_ALIAS"])
@@ -64,6 +71,33 @@ async def search_shop(
         finally:
             await es.indices.delete(index=f"{environ['SEARCH_INDEX_ALIAS']}_v*")
             await es.close()
+
+
+SEARCH_TOPICS = (topic_for("product"), topic_for("review"))
+
+
+async def start_group_at_end(kafka: str, group: str, topics: Sequence[str]) -> None:
+    """Commits `group` at the end of `topics`: the session's Kafka carries the product
+    events of every earlier test, and a new group would otherwise replay them into this
+    test's index while it runs."""
+    await ensure_topics(kafka, topics)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka)
+    await producer.start()
+    try:  # the producer waits for the metadata the partition list needs
+        partitions = [
+            TopicPartition(topic, partition)
+            for topic in topics
+            for partition in sorted(await producer.partitions_for(topic))
+        ]
+    finally:
+        await producer.stop()
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        await consumer.commit(await consumer.end_offsets(partitions))
+    finally:
+        await consumer.stop()
 
 
 def query(text: str = "", **filters: Any) -> search_pb2.SearchRequest:
