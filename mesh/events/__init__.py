@@ -1,4 +1,4 @@
-"""Domain events on Kafka: envelopes, publisher, consumer, dedupe and the outbox."""
+"""Domain events on Kafka: envelopes, publisher, consumer, dedupe, the outbox and relays."""
 
 from mesh.events.consumer import EventConsumer, EventHandler, RetryPolicy
 from mesh.events.dedupe import (
@@ -12,6 +12,7 @@ from mesh.events.dedupe import (
 from mesh.events.envelope import Event, dlq_topic, new_event, topic_for
 from mesh.events.outbox import Outbox, OutboxRelay
 from mesh.events.publisher import EventPublisher
+from mesh.events.relay import relay_forever
 from mesh.events.topics import ALL_TOPICS, ensure_topics
 from mesh.migrations import Migration, load_migrations
 
@@ -34,6 +35,7 @@ __all__ = [
     "dlq_topic",
     "ensure_topics",
     "new_event",
+    "relay_forever",
     "topic_for",
 ]
 

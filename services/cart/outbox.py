@@ -7,15 +7,11 @@ are claimed by another after a while. At-least-once: consumers dedupe on `event_
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from typing import Protocol
 
-from mesh.events import Event
+from mesh.events import Event, relay_forever
 from services.cart.adapters.repository import CartStore
 from services.cart.events import completed
-
-logger = logging.getLogger(__name__)
 
 
 class Publisher(Protocol):
@@ -39,15 +35,15 @@ class OutboxRelay:
         self._max_backoff_seconds = max_backoff_seconds
 
     async def run(self) -> None:
-        backoff = self._retry_seconds
-        while True:
-            try:
-                await self.publish_pending()
-                backoff = self._retry_seconds
-            except Exception:
-                logger.exception("publishing cart events failed; retrying in %.1fs", backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self._max_backoff_seconds)
+        await relay_forever(
+            self.publish_pending,
+            what="cart events",
+            batch_size=self._batch_size,
+            # publish_pending waits (blocking read) for new entries itself.
+            poll_seconds=0,
+            retry_seconds=self._retry_seconds,
+            max_backoff_seconds=self._max_backoff_seconds,
+        )
 
     async def publish_pending(self) -> int:
         """Publishes one batch (waiting briefly for new entries); returns how many."""

@@ -9,14 +9,10 @@ at-least-once (a crash between publish and mark repeats a batch); consumers dedu
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from typing import Protocol
 
-from mesh.events import Event
+from mesh.events import Event, relay_forever
 from services.catalog.adapters.repository import CatalogStore
-
-logger = logging.getLogger(__name__)
 
 
 class Publisher(Protocol):
@@ -40,18 +36,14 @@ class OutboxRelay:
         self._max_backoff_seconds = max_backoff_seconds
 
     async def run(self) -> None:
-        backoff = self._poll_seconds
-        while True:
-            try:
-                published = await self.publish_pending()
-                backoff = self._poll_seconds
-            except Exception:
-                logger.exception("publishing product events failed; retrying in %.1fs", backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self._max_backoff_seconds)
-                continue
-            if published < self._batch_size:
-                await asyncio.sleep(self._poll_seconds)
+        await relay_forever(
+            self.publish_pending,
+            what="product events",
+            batch_size=self._batch_size,
+            poll_seconds=self._poll_seconds,
+            retry_seconds=self._poll_seconds,
+            max_backoff_seconds=self._max_backoff_seconds,
+        )
 
     async def publish_pending(self) -> int:
         """Publishes one batch; returns how many events went out."""
