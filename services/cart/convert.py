@@ -9,11 +9,9 @@ from google.protobuf import timestamp_pb2
 from shop.cart.v1 import cart_pb2
 from shop.common.v1 import common_pb2
 
+from mesh.money import from_minor_units, to_minor_units
 from services.cart.domain import Availability, Money, PricedCart, PricedLine
 
-_NANOS_PER_UNIT: Final = 1_000_000_000
-# ISO 4217 currencies whose minor unit is not the cent; everything else has two decimals.
-_EXPONENTS: Final = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3, "OMR": 3}
 _AVAILABILITY: Final = {
     Availability.IN_STOCK: cart_pb2.ITEM_AVAILABILITY_IN_STOCK,
     Availability.INSUFFICIENT_STOCK: cart_pb2.ITEM_AVAILABILITY_INSUFFICIENT_STOCK,
@@ -23,19 +21,13 @@ _AVAILABILITY: Final = {
 
 
 def money_from_proto(money: common_pb2.Money) -> Money:
-    """The catalog's prices are whole minor units; finer nanos are dropped."""
-    scale = 10 ** _EXPONENTS.get(money.currency_code, 2)
-    return Money(
-        money.units * scale + money.nanos // (_NANOS_PER_UNIT // scale), money.currency_code
-    )
+    """A catalog price; the catalog stores whole minor units by the same `mesh.money` table."""
+    currency, minor = to_minor_units(money, "product.price")
+    return Money(minor, currency)
 
 
 def money_to_proto(money: Money) -> common_pb2.Money:
-    scale = 10 ** _EXPONENTS.get(money.currency, 2)
-    units, minor = divmod(money.minor, scale)
-    return common_pb2.Money(
-        currency_code=money.currency, units=units, nanos=minor * (_NANOS_PER_UNIT // scale)
-    )
+    return from_minor_units(money.currency, money.minor)
 
 
 def timestamp(at: datetime) -> timestamp_pb2.Timestamp:

@@ -8,23 +8,19 @@ from google.protobuf import timestamp_pb2
 from shop.catalog.v1 import catalog_pb2
 from shop.common.v1 import common_pb2
 
-from mesh.errors import FieldViolation, InvalidArgumentError
+from mesh.money import from_minor_units, to_minor_units
 from services.catalog.domain.model import Category, Product, ProductDraft
-from services.catalog.domain.money import Money, MoneyError
+from services.catalog.domain.money import Money
 
 
 def money_to_proto(money: Money) -> common_pb2.Money:
-    units, nanos = money.units_nanos()
-    return common_pb2.Money(currency_code=money.currency, units=units, nanos=nanos)
+    return from_minor_units(money.currency, money.minor)
 
 
 def money_from_proto(money: common_pb2.Money, field: str) -> Money:
-    try:
-        return Money.from_units_nanos(money.currency_code, money.units, money.nanos)
-    except MoneyError as error:
-        raise InvalidArgumentError(
-            "invalid amount", violations=[FieldViolation(field, str(error))]
-        ) from error
+    """INVALID_ARGUMENT naming `field` for an amount finer than the currency's minor unit."""
+    currency, minor = to_minor_units(money, field)
+    return Money(minor, currency)
 
 
 def timestamp(at: datetime) -> timestamp_pb2.Timestamp:

@@ -5,19 +5,11 @@ import pytest
 from mesh.errors import AbortedError, InvalidArgumentError
 from services.catalog.domain import model
 from services.catalog.domain.model import InsufficientStock, ProductDraft
-from services.catalog.domain.money import Money, MoneyError
+from services.catalog.domain.money import Money
 from services.catalog.domain.pagination import PageCursor
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 DRAFT = ProductDraft(name="Mug", price=Money(1299, "USD"), category="kitchen", inventory=5)
-
-
-def test_money_converts_between_units_nanos_and_minor_units() -> None:
-    assert Money.from_units_nanos("USD", 12, 990_000_000) == Money(1299, "USD")
-    assert Money(1299, "USD").units_nanos() == (12, 990_000_000)
-    assert Money.from_units_nanos("JPY", 500, 0) == Money(500, "JPY")
-    with pytest.raises(MoneyError):
-        Money.from_units_nanos("USD", 1, 5)
 
 
 def test_a_new_product_starts_at_version_one() -> None:
