@@ -8,9 +8,10 @@ from shop.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 
 from mesh.bootstrap import Runtime
 from mesh.events import EventConsumer, EventPublisher, InMemoryProcessedEvents, topic_for
+from mesh.mongo import create_indexes
 from mesh.server import ServiceSpec
 from services.catalog.adapters.documents import Document
-from services.catalog.adapters.mongo import MongoCatalogStore, create_indexes
+from services.catalog.adapters.mongo import INDEXES, MongoCatalogStore
 from services.catalog.events import PRODUCER, event_for
 from services.catalog.outbox import OutboxRelay
 from services.catalog.reviews import CONSUMER_GROUP, RatingUpdater
@@ -27,7 +28,7 @@ async def build(runtime: Runtime) -> ServiceSpec:
         settings.mongodb_url, tz_aware=True, serverSelectionTimeoutMS=5000
     )
     db = client[settings.database]
-    await create_indexes(db)
+    await create_indexes(db, INDEXES)
     store = MongoCatalogStore(db, encode_event=lambda change: event_for(change).SerializeToString())
     publisher = EventPublisher(settings.kafka_bootstrap_servers, client_id=PRODUCER)
     await publisher.start()
@@ -59,9 +60,7 @@ async def build(runtime: Runtime) -> ServiceSpec:
     return ServiceSpec(
         name="catalog",
         services=[SERVICE_NAME],
-        register=[
-            lambda server: catalog_pb2_grpc.add_CatalogServiceServicer_to_server(servicer, server)
-        ],
+        register=[register],
         probes={"mongodb": ping_mongodb},
         background=background,
         cleanup=[close_mongodb, publisher.stop],

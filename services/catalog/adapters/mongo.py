@@ -45,6 +45,7 @@ MAX_COMMIT_ATTEMPTS: Final = 50
 _SORT_KEY: Final = [("created_at", ASCENDING), ("_id", ASCENDING)]
 
 
+# Created at start by `mesh.mongo.create_indexes`.
 INDEXES: Final[dict[str, list[IndexModel]]] = {
     "products": [
         IndexModel([("category", ASCENDING), *_SORT_KEY], name="category_created"),
@@ -59,14 +60,6 @@ INDEXES: Final[dict[str, list[IndexModel]]] = {
         ),
     ],
 }
-
-
-async def create_indexes(db: AsyncIOMotorDatabase[Document]) -> None:
-    """Idempotent. One index per command: FerretDB 1.24 drops the connection when a single
-    createIndexes names several indexes that already exist."""
-    for collection, indexes in INDEXES.items():
-        for index in indexes:
-            await db[collection].create_indexes([index])
 
 
 class MongoCatalogStore(CatalogStore):

@@ -8,8 +8,9 @@ import pytest
 from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorDatabase
 
 from mesh.events import Event, EventPublisher
+from mesh.mongo import create_indexes
 from services.catalog.adapters.documents import Document
-from services.catalog.adapters.mongo import MongoCatalogStore, create_indexes
+from services.catalog.adapters.mongo import INDEXES, MongoCatalogStore
 from services.catalog.domain.model import ProductDraft
 from services.catalog.domain.money import Money
 from services.catalog.domain.reservations import StockLine
@@ -31,7 +32,7 @@ class BrokenPublisher:
 async def database(mongodb_url: str) -> AsyncIterator[AsyncIOMotorDatabase[Document]]:
     client: AsyncIOMotorClient[Document] = AsyncIOMotorClient(mongodb_url, tz_aware=True)
     db = client[catalog_environ(mongodb_url, "unused:1")["CATALOG_MONGODB_DATABASE"]]
-    await create_indexes(db)
+    await create_indexes(db, INDEXES)
     yield db
     client.close()
 
