@@ -14,9 +14,10 @@ from shop.user.v1 import user_pb2_grpc
 from mesh.bootstrap import Runtime
 from mesh.clients import CallAs
 from mesh.events import EventPublisher
+from mesh.mongo import create_indexes
 from mesh.server import ServiceSpec
 from services.review.adapters.documents import Document
-from services.review.adapters.mongo import MongoReviewStore, create_indexes
+from services.review.adapters.mongo import INDEXES, MongoReviewStore
 from services.review.adapters.upstream import CatalogProducts, OrderPurchases, UserProfiles
 from services.review.events import PRODUCER, event_for
 from services.review.outbox import CountingRepair, OutboxRelay
@@ -33,7 +34,7 @@ async def build(runtime: Runtime) -> ServiceSpec:
         settings.mongodb_url, tz_aware=True, serverSelectionTimeoutMS=5000
     )
     db = client[settings.database]
-    await create_indexes(db)
+    await create_indexes(db, INDEXES)
     store = MongoReviewStore(db, encode_event=lambda change: event_for(change).SerializeToString())
     channels = runtime.channels
     reviews = ReviewService(

@@ -12,7 +12,7 @@ import logging
 from datetime import timedelta
 from typing import Protocol
 
-from mesh.events import Event
+from mesh.events import Event, relay_forever
 from services.review.adapters.repository import ReviewStore
 from services.review.domain import ChangeKind
 from services.review.service import ReviewService
@@ -41,18 +41,14 @@ class OutboxRelay:
         self._max_backoff_seconds = max_backoff_seconds
 
     async def run(self) -> None:
-        backoff = self._poll_seconds
-        while True:
-            try:
-                published = await self.publish_pending()
-                backoff = self._poll_seconds
-            except Exception:
-                logger.exception("publishing review events failed; retrying in %.1fs", backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self._max_backoff_seconds)
-                continue
-            if published < self._batch_size:
-                await asyncio.sleep(self._poll_seconds)
+        await relay_forever(
+            self.publish_pending,
+            what="review events",
+            batch_size=self._batch_size,
+            poll_seconds=self._poll_seconds,
+            retry_seconds=self._poll_seconds,
+            max_backoff_seconds=self._max_backoff_seconds,
+        )
 
     async def publish_pending(self) -> int:
         """Publishes one batch; returns how many events went out."""

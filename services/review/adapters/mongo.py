@@ -62,14 +62,6 @@ INDEXES: dict[str, list[IndexModel]] = {
 }
 
 
-async def create_indexes(db: AsyncIOMotorDatabase[Document]) -> None:
-    """Idempotent. One index per command: FerretDB 1.24 drops the connection when a single
-    createIndexes names several indexes that already exist."""
-    for collection, indexes in INDEXES.items():
-        for index in indexes:
-            await db[collection].create_indexes([index])
-
-
 class MongoReviewStore(ReviewStore):
     def __init__(self, db: AsyncIOMotorDatabase[Document], encode_event: EncodeEvent) -> None:
         self._encode_event = encode_event

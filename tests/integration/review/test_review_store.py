@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from motor.motor_asyncio import AsyncIOMotorClient
 
+from mesh.mongo import create_indexes
 from services.review.adapters.documents import Document
-from services.review.adapters.mongo import MongoReviewStore, create_indexes
+from services.review.adapters.mongo import INDEXES, MongoReviewStore
 from services.review.adapters.repository import DuplicateReview, VersionTaken
 from services.review.domain import ChangeKind, PageCursor, Review, ReviewOrder, next_change
 from services.review.service import ReviewService
@@ -24,8 +25,8 @@ AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 async def store(mongodb_url: str) -> AsyncIterator[MongoReviewStore]:
     client: AsyncIOMotorClient[Document] = AsyncIOMotorClient(mongodb_url, tz_aware=True)
     db = client[f"review_{uuid.uuid4().hex[:10]}"]
-    await create_indexes(db)
-    await create_indexes(db)  # idempotent: every start runs it
+    await create_indexes(db, INDEXES)
+    await create_indexes(db, INDEXES)  # idempotent: every start runs it
     try:
         yield MongoReviewStore(db, encode_event=lambda change: change.event_id.encode())
     finally:
