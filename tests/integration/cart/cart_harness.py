@@ -7,28 +7,18 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 import grpc
-from opentelemetry.sdk.trace import TracerProvider
 from shop.cart.v1 import cart_pb2_grpc
 
-from mesh.bootstrap import Runtime
-from mesh.clients import ChannelFactory
-from mesh.settings import RuntimeSettings
 from services.cart.main import build
 
-from ..catalog.catalog_harness import Running, TokenKeys, serving
+from ..service_harness import Running, TokenKeys, run_service
 
 
 @asynccontextmanager
 async def cart_server(environ: Mapping[str, str], keys: TokenKeys) -> AsyncIterator[Running]:
     """A cart instance assembled by its own `build`."""
-    settings = RuntimeSettings.from_env("cart", environ)
-    channels = ChannelFactory(settings.clients)
-    try:
-        spec = await build(Runtime(settings, environ, channels, TracerProvider()))
-        async with serving(spec, keys) as running:
-            yield running
-    finally:
-        await channels.close()
+    async with run_service("cart", build, environ, keys) as running:
+        yield running
 
 
 def cart_environ(

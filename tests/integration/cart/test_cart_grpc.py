@@ -14,16 +14,8 @@ from shop.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 
 from mesh import rbac
 
-from ..catalog.catalog_harness import (
-    Running,
-    TokenKeys,
-    catalog_environ,
-    catalog_server,
-    catalog_stub,
-    new_product,
-    product_events,
-    usd,
-)
+from ..catalog.catalog_harness import catalog_environ, catalog_server, catalog_stub, new_product
+from ..service_harness import Running, TokenKeys, read_events, usd
 from .cart_harness import cart_environ, cart_server, cart_stub, new_user
 
 pytestmark = pytest.mark.integration
@@ -82,11 +74,11 @@ async def test_50_concurrent_adds_to_one_cart_lose_nothing(shop: Shop) -> None:
             (product.id, sum(quantities))
         ]
         assert cart.total == usd(1299 * sum(quantities))
-        events = await product_events(
+        events = await read_events(
             shop.kafka_bootstrap,
+            "shop.cart.events",
             user,
             lambda found: len({e.event_id for e in found}) >= 50,
-            topic="shop.cart.events",
         )
     # At least once: a redelivery repeats an event id, never invents another one.
     unique = {e.event_id: e for e in events}.values()
@@ -212,8 +204,8 @@ async def test_adds_and_removals_are_published_in_order(shop: Shop) -> None:
         await stub.RemoveItem(
             cart_pb2.RemoveItemRequest(user_id=user, product_id=product.id), metadata=owner
         )
-        events = await product_events(
-            shop.kafka_bootstrap, user, lambda found: len(found) >= 3, topic="shop.cart.events"
+        events = await read_events(
+            shop.kafka_bootstrap, "shop.cart.events", user, lambda found: len(found) >= 3
         )
     assert [e.event_type.rsplit(".", 1)[1] for e in events] == [
         "CartItemAdded",

@@ -13,7 +13,7 @@ from services.cart.adapters.redis_store import RedisCartStore
 from services.cart.domain import CartLine, Money
 from services.cart.outbox import OutboxRelay
 
-from ..catalog.catalog_harness import product_events
+from ..service_harness import read_events
 from .cart_harness import new_user
 
 pytestmark = pytest.mark.integration
@@ -57,8 +57,8 @@ async def test_an_event_whose_publish_failed_is_published_by_the_retry(
             pass
     finally:
         await publisher.stop()
-    found = await product_events(
-        kafka_bootstrap, user, lambda found: len(found) >= 1, topic="shop.cart.events"
+    found = await read_events(
+        kafka_bootstrap, "shop.cart.events", user, lambda found: len(found) >= 1
     )
     assert [(e.event_type, e.cart_item_added.quantity) for e in found] == [
         ("shop.events.v1.CartItemAdded", 2)

@@ -15,15 +15,8 @@ from shop.review.v1 import review_pb2
 from mesh import rbac
 from mesh.events import EventPublisher, new_event
 
-from .catalog_harness import (
-    TokenKeys,
-    catalog_environ,
-    catalog_server,
-    catalog_stub,
-    new_product,
-    product_events,
-    usd,
-)
+from ..service_harness import TokenKeys, read_events, usd
+from .catalog_harness import catalog_environ, catalog_server, catalog_stub, new_product
 
 pytestmark = pytest.mark.integration
 
@@ -176,7 +169,9 @@ async def test_every_change_is_published_with_the_products_version(
             catalog_pb2.ReleaseStockRequest(order_id="order-3"), metadata=service
         )
         await stub.DeleteProduct(catalog_pb2.DeleteProductRequest(id=mug.id), metadata=admin)
-        events = await product_events(kafka_bootstrap, mug.id, lambda found: len(found) >= 5)
+        events = await read_events(
+            kafka_bootstrap, "shop.product.events", mug.id, lambda found: len(found) >= 5
+        )
     assert [(e.event_type.rsplit(".", 1)[1], e.aggregate_version) for e in events] == [
         ("ProductCreated", 1),
         ("ProductUpdated", 2),

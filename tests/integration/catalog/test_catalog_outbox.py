@@ -18,7 +18,8 @@ from services.catalog.events import event_for
 from services.catalog.outbox import OutboxRelay
 from services.catalog.service import CatalogService
 
-from .catalog_harness import catalog_environ, product_events
+from ..service_harness import read_events
+from .catalog_harness import catalog_environ
 
 pytestmark = pytest.mark.integration
 
@@ -58,7 +59,9 @@ async def test_events_of_changes_committed_while_kafka_fails_are_published_later
     finally:
         await publisher.stop()
     assert await store.unpublished(100) == []
-    events = await product_events(kafka_bootstrap, mug.id, lambda found: len(found) >= 2)
+    events = await read_events(
+        kafka_bootstrap, "shop.product.events", mug.id, lambda found: len(found) >= 2
+    )
     assert [(e.event_type, e.aggregate_version) for e in events] == [
         ("shop.events.v1.ProductCreated", 1),
         ("shop.events.v1.StockChanged", 2),
