@@ -7,120 +7,34 @@ are small fakes answering the two calls the review service makes (HasPurchased, 
 
 from __future__ import annotations
 
-import asyncio
-import json
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import grpc
 import jwt
-from aiokafka import AIOKafkaConsumer  # type: ignore[import-untyped]
-from cryptography.hazmat.primitives.asymmetric import rsa
-from jwt.algorithms import RSAAlgorithm
-from opentelemetry.sdk.trace import TracerProvider
 from shop.catalog.v1 import catalog_pb2
-from shop.common.v1 import common_pb2
 from shop.order.v1 import order_pb2, order_pb2_grpc
 from shop.user.v1 import user_pb2, user_pb2_grpc
 
-from mesh import rbac
-from mesh.auth.jwt import JwksCache, JwtVerifier
-from mesh.auth.service_token import IssuedToken, ServiceTokenProvider
-from mesh.bootstrap import Build, Runtime
-from mesh.clients import ChannelFactory
-from mesh.events import Event
-from mesh.metrics import ServerMetrics
-from mesh.server import ServiceSpec, create_server
-from mesh.settings import RuntimeSettings
+from mesh.bootstrap import Build
 
-ISSUER = AUDIENCE = "shopmesh"
+from ..service_harness import Running, TokenKeys, run_service, usd
+
 Context = grpc.aio.ServicerContext[Any, Any]
-Metadata = tuple[tuple[str, str], ...]
-T = TypeVar("T")
-
-
-class TokenKeys:
-    """Signs tokens like the user service would, and serves the JWKS to verify them."""
-
-    def __init__(self) -> None:
-        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self._kid = f"test-{uuid.uuid4().hex[:8]}"
-
-    async def fetch_jwks(self) -> Sequence[Mapping[str, Any]]:
-        jwk = json.loads(RSAAlgorithm.to_jwk(self._key.public_key()))
-        return [{**jwk, "kid": self._kid, "use": "sig", "alg": "RS256"}]
-
-    def token(self, subject: str, *roles: str) -> str:
-        now = int(time.time())
-        claims = {
-            "sub": subject,
-            "roles": list(roles),
-            "iss": ISSUER,
-            "aud": AUDIENCE,
-            "iat": now,
-            "exp": now + 900,
-        }
-        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self._kid})
-
-    def metadata(self, subject: str, *roles: str) -> Metadata:
-        return (("authorization", f"Bearer {self.token(subject, *roles)}"),)
-
-    def verifier(self) -> JwtVerifier:
-        return JwtVerifier(JwksCache(self), issuer=ISSUER, audience=AUDIENCE)
-
-
-class StaticIssuer:
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    async def issue(self) -> IssuedToken:
-        return IssuedToken(self._token, 900.0)
-
-
-@dataclass(frozen=True)
-class Running:
-    port: int
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
 
 
 @asynccontextmanager
-async def run_service(
+async def run_with_service_token(
     name: str, build: Build, environ: Mapping[str, str], keys: TokenKeys
 ) -> AsyncIterator[Running]:
-    """A service assembled by its own `build`, on a real server with the runtime's
-    interceptors; its outgoing calls without a caller carry its service token."""
-    settings = RuntimeSettings.from_env(name, environ)
-    issuer = StaticIssuer(keys.token(f"service:{name}", rbac.SERVICE))
-    channels = ChannelFactory(settings.clients, service_tokens=ServiceTokenProvider(issuer))
-    try:
-        spec = await build(Runtime(settings, environ, channels, TracerProvider()))
-        async with _serving(spec, keys) as running:
-            yield running
-    finally:
-        await channels.close()
-
-
-@asynccontextmanager
-async def _serving(spec: ServiceSpec, keys: TokenKeys) -> AsyncIterator[Running]:
-    server, port = create_server(spec, verifier=keys.verifier(), metrics=ServerMetrics())
-    await server.start()
-    tasks = [asyncio.ensure_future(task()) for task in spec.background]
-    try:
-        yield Running(port)
-    finally:
-        await server.stop(0)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        for cleanup in reversed(spec.cleanup):
-            await cleanup()
+    """`run_service` whose outgoing calls without a caller carry its service token."""
+    async with run_service(
+        name, build, environ, keys, service_subject=f"service:{name}", host="127.0.0.1"
+    ) as running:
+        yield running
 
 
 # -- fakes of the order and user services -------------------------------------------------
@@ -171,7 +85,7 @@ async def fake_upstreams(orders: FakeOrders) -> AsyncIterator[Running]:
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     try:
-        yield Running(port)
+        yield Running(port, "127.0.0.1")
     finally:
         await server.stop(0)
 
@@ -221,10 +135,6 @@ def search_environ(elasticsearch_url: str, kafka: str, *, catalog: str) -> dict[
 # -- helpers ------------------------------------------------------------------------------
 
 
-def usd(minor: int) -> common_pb2.Money:
-    return common_pb2.Money(currency_code="USD", units=minor // 100, nanos=minor % 100 * 10**7)
-
-
 def new_product(
     name: str,
     *,
@@ -242,54 +152,3 @@ def new_product(
             inventory=inventory,
         )
     )
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[T]],
-    accept: Callable[[T], bool],
-    *,
-    timeout: float = 15.0,
-    interval: float = 0.2,
-) -> T:
-    """Polls `probe` until `accept` holds for its result; fails with the last result."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await probe()
-        if accept(result):
-            return result
-        assert time.monotonic() < deadline, f"still not there after {timeout}s: {result}"
-        await asyncio.sleep(interval)
-
-
-async def read_events(
-    bootstrap: str,
-    topic: str,
-    aggregate_id: str,
-    until: Callable[[list[Event]], bool],
-    *,
-    timeout: float = 30.0,
-) -> list[Event]:
-    """The events of one aggregate on `topic`, read from the beginning until `until` holds."""
-    consumer: Any = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        metadata_max_age_ms=500,
-    )
-    await consumer.start()
-    try:
-        deadline = time.monotonic() + timeout
-        events: list[Event] = []
-        while not until(events):
-            assert time.monotonic() < deadline, f"gave up with {len(events)} events"
-            batch = await consumer.getmany(timeout_ms=500)
-            for records in batch.values():
-                for record in records:
-                    event = Event.FromString(record.value)
-                    if event.aggregate_id == aggregate_id:
-                        events.append(event)
-        return events
-    finally:
-        await consumer.stop()

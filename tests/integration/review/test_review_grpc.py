@@ -16,16 +16,14 @@ from mesh import rbac
 from services.catalog.main import build as build_catalog
 from services.review.main import build as build_review
 
+from ..service_harness import Running, TokenKeys, read_events
 from .review_harness import (
     FakeOrders,
-    Running,
-    TokenKeys,
     catalog_environ,
     fake_upstreams,
     new_product,
-    read_events,
     review_environ,
-    run_service,
+    run_with_service_token,
 )
 
 pytestmark = pytest.mark.integration
@@ -51,7 +49,9 @@ async def shop(
     orders = FakeOrders()
     async with (
         fake_upstreams(orders) as upstreams,
-        run_service("catalog", build_catalog, catalog_environ(mongodb_url, kafka), keys) as cat,
+        run_with_service_token(
+            "catalog", build_catalog, catalog_environ(mongodb_url, kafka), keys
+        ) as cat,
     ):
         environ = review_environ(
             mongodb_url, kafka, catalog=cat.address, upstreams=upstreams.address
@@ -76,7 +76,7 @@ async def _replicas(
     if count == 0:
         yield []
         return
-    async with run_service("review", build_review, environ, keys) as first:
+    async with run_with_service_token("review", build_review, environ, keys) as first:
         async with _replicas(environ, keys, count - 1) as others:
             yield [first, *others]
 

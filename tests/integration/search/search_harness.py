@@ -21,13 +21,8 @@ from services.catalog.main import build as build_catalog
 from services.search.adapters.index import ProductIndex, connect
 from services.search.main import build as build_search
 
-from ..review.review_harness import (
-    TokenKeys,
-    catalog_environ,
-    eventually,
-    run_service,
-    search_environ,
-)
+from ..review.review_harness import catalog_environ, run_with_service_token, search_environ
+from ..service_harness import TokenKeys, eventually
 
 
 @dataclass
@@ -44,7 +39,7 @@ async def search_shop(
     mongodb_url: str, kafka: str, elasticsearch_url: str, keys: TokenKeys
 ) -> AsyncIterator[SearchShop]:
     """A real catalog and a real search service on their own database, alias and group."""
-    async with run_service(
+    async with run_with_service_token(
         "catalog", build_catalog, catalog_environ(mongodb_url, kafka), keys
     ) as catalog:
         environ = search_environ(elasticsearch_url, kafka, catalog=catalog.address)
@@ -53,7 +48,7 @@ async def search_shop(
         try:
             index = ProductIndex(es, environ["SEARCH_INDEX_ALIAS"])
             async with (
-                run_service("search", build_search, environ, keys) as search,
+                run_with_service_token("search", build_search, environ, keys) as search,
                 grpc.aio.insecure_channel(catalog.address) as catalog_channel,
                 grpc.aio.insecure_channel(search.address) as search_channel,
             ):

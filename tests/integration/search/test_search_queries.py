@@ -14,7 +14,7 @@ from shop.search.v1 import search_pb2
 
 from services.search.domain.documents import ProductFacts, RatingFacts, product_seen, rating_seen
 
-from ..review.review_harness import TokenKeys
+from ..service_harness import TokenKeys
 from .search_harness import SearchShop, query, search_shop
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,8 @@ from shop.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from mesh import rbac
 from services.search.reindex import CatalogPages, reindex
 
-from ..review.review_harness import TokenKeys, eventually, new_product
+from ..review.review_harness import new_product
+from ..service_harness import TokenKeys, eventually
 from .search_harness import query, search_shop
 
 pytestmark = pytest.mark.integration

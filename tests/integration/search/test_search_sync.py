@@ -20,14 +20,12 @@ from services.review.main import build as build_review
 
 from ..review.review_harness import (
     FakeOrders,
-    TokenKeys,
-    eventually,
     fake_upstreams,
     new_product,
-    read_events,
     review_environ,
-    run_service,
+    run_with_service_token,
 )
+from ..service_harness import TokenKeys, eventually, read_events
 from .search_harness import query, search_shop
 
 pytestmark = pytest.mark.integration
@@ -128,7 +126,7 @@ async def test_a_review_changes_the_rating_summary_and_the_rating_in_search(
             mongodb_url, kafka_bootstrap, catalog=s.catalog_address, upstreams=upstreams.address
         )
         async with (
-            run_service("review", build_review, environ, keys) as review_service,
+            run_with_service_token("review", build_review, environ, keys) as review_service,
             grpc.aio.insecure_channel(review_service.address) as channel,
         ):
             reviews = review_pb2_grpc.ReviewServiceStub(channel)
