@@ -10,85 +10,33 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
-import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 import grpc
-import jwt
 from aiokafka import AIOKafkaConsumer  # type: ignore[import-untyped]
-from cryptography.hazmat.primitives.asymmetric import rsa
 from google.protobuf import empty_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc import aio
-from jwt.algorithms import RSAAlgorithm
-from opentelemetry.sdk.trace import TracerProvider
 from shop.cart.v1 import cart_pb2, cart_pb2_grpc
 from shop.catalog.v1 import catalog_pb2, catalog_pb2_grpc
-from shop.common.v1 import common_pb2
 from shop.events.v1 import events_pb2
 from shop.payment.v1 import payment_pb2, payment_pb2_grpc
 
-from mesh import rbac
 from mesh.auth import current_identity
-from mesh.auth.jwt import JwksCache, JwtVerifier
-from mesh.auth.service_token import IssuedToken, ServiceTokenProvider
-from mesh.bootstrap import Build, Runtime
-from mesh.clients import ChannelFactory
 from mesh.errors import FailedPreconditionError
-from mesh.metrics import ServerMetrics
-from mesh.server import ServiceSpec, create_server
-from mesh.settings import RuntimeSettings
+from mesh.server import ServiceSpec
 from services.order.main import build
 from services.order.service_layer.saga import FaultHook, no_faults
 
-ISSUER = AUDIENCE = "shopmesh"
+from ..service_harness import Running, TokenKeys, run_service, serving, usd
+
 Context = aio.ServicerContext[Any, Any]
-
-
-class TokenKeys:
-    """Signs tokens like the user service would, and serves the JWKS to verify them."""
-
-    def __init__(self) -> None:
-        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self._kid = f"test-{uuid.uuid4().hex[:8]}"
-
-    async def fetch_jwks(self) -> Sequence[Mapping[str, Any]]:
-        jwk = json.loads(RSAAlgorithm.to_jwk(self._key.public_key()))
-        return [{**jwk, "kid": self._kid, "use": "sig", "alg": "RS256"}]
-
-    def token(self, subject: str, *roles: str) -> str:
-        now = int(time.time())
-        claims = {
-            "sub": subject,
-            "roles": list(roles),
-            "iss": ISSUER,
-            "aud": AUDIENCE,
-            "iat": now,
-            "exp": now + 900,
-        }
-        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self._kid})
-
-    def verifier(self) -> JwtVerifier:
-        return JwtVerifier(JwksCache(self), issuer=ISSUER, audience=AUDIENCE)
-
-
-class StaticIssuer:
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    async def issue(self) -> IssuedToken:
-        return IssuedToken(self._token, 900.0)
-
-
-def money(minor: int) -> common_pb2.Money:
-    return common_pb2.Money(currency_code="USD", units=minor // 100, nanos=minor % 100 * 10**7)
 
 
 # -- fakes of our other services ---------------------------------------------------------
@@ -127,7 +75,7 @@ class FakeCatalog(catalog_pb2_grpc.CatalogServiceServicer):
                 catalog_pb2.Product(
                     id=pid,
                     name=self.products[pid][0],
-                    price=money(self.products[pid][1]),
+                    price=usd(self.products[pid][1]),
                     inventory=self.products[pid][2],
                 )
                 for pid in found
@@ -245,32 +193,6 @@ class FakePayment(payment_pb2_grpc.PaymentServiceServicer):
 # -- serving ------------------------------------------------------------------------------
 
 
-@dataclass
-class Running:
-    port: int
-
-    @property
-    def address(self) -> str:
-        return f"localhost:{self.port}"
-
-
-@asynccontextmanager
-async def serving(spec: ServiceSpec, keys: TokenKeys) -> AsyncIterator[Running]:
-    """The spec on a real grpc.aio server (port 0) with the runtime's interceptors."""
-    server, port = create_server(spec, verifier=keys.verifier(), metrics=ServerMetrics())
-    await server.start()
-    tasks = [asyncio.ensure_future(task()) for task in spec.background]
-    try:
-        yield Running(port)
-    finally:
-        await server.stop(0)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        for cleanup in reversed(spec.cleanup):
-            await cleanup()
-
-
 def fake_spec(name: str, full_name: str, register: Any) -> ServiceSpec:
     return ServiceSpec(name=name, services=[full_name], register=[register])
 
@@ -321,30 +243,12 @@ async def fake_downstream(keys: TokenKeys) -> AsyncIterator[Downstream]:
 
 
 @asynccontextmanager
-async def built_service(
-    name: str, build: Build, environ: Mapping[str, str], keys: TokenKeys
-) -> AsyncIterator[Running]:
-    """A service assembled by its own `build`, with service tokens signed by `keys`."""
-    settings = RuntimeSettings.from_env(name, environ)
-    service_token = keys.token(name, rbac.SERVICE)
-    channels = ChannelFactory(
-        settings.clients, service_tokens=ServiceTokenProvider(StaticIssuer(service_token))
-    )
-    try:
-        spec = await build(Runtime(settings, environ, channels, TracerProvider()))
-        async with serving(spec, keys) as running:
-            yield running
-    finally:
-        await channels.close()
-
-
-@asynccontextmanager
 async def order_service(
     environ: Mapping[str, str], keys: TokenKeys, faults: FaultHook = no_faults
 ) -> AsyncIterator[Running]:
     """A fresh order service instance; `faults` stops its sagas at chosen checkpoints."""
-    async with built_service(
-        "order", functools.partial(build, faults=faults), environ, keys
+    async with run_service(
+        "order", functools.partial(build, faults=faults), environ, keys, service_subject="order"
     ) as running:
         yield running
         # Stop only once the relay published what was committed, so tests can count events.

@@ -21,10 +21,9 @@ from mesh.platform.testing import DatabaseFactory
 from services.order.domain.model import Order
 from services.order.service_layer.saga import Checkpoint, FaultHook, no_faults
 
+from ..service_harness import Running, TokenKeys
 from .order_harness import (
     Downstream,
-    Running,
-    TokenKeys,
     bearer,
     error_details,
     fake_downstream,

@@ -32,12 +32,9 @@ from services.payment.adapters.sandbox import SandboxLatency, SandboxProvider
 from services.payment.domain.provider import ChargeOutcome, ProviderCharge, ProviderRefund
 from services.payment.main import build as build_payment
 
+from ..service_harness import Running, TokenKeys, run_service, usd
 from .order_harness import (
-    Running,
-    TokenKeys,
     bearer,
-    built_service,
-    money,
     order_events,
     order_service,
 )
@@ -85,7 +82,7 @@ class Shop:
         product = await self.catalog.CreateProduct(
             catalog_pb2.CreateProductRequest(
                 product=catalog_pb2.Product(
-                    name="Mug", price=money(price_minor), category="kitchen", inventory=inventory
+                    name="Mug", price=usd(price_minor), category="kitchen", inventory=inventory
                 )
             ),
             metadata=bearer(admin),
@@ -127,15 +124,22 @@ async def shop(
     }
     payment_env = {**common, "DATABASE_URL": postgres_dsn()}
     async with (
-        built_service("catalog", build_catalog, catalog_env, keys) as catalog,
-        built_service(
-            "payment", functools.partial(build_payment, provider=provider), payment_env, keys
+        run_service(
+            "catalog", build_catalog, catalog_env, keys, service_subject="catalog"
+        ) as catalog,
+        run_service(
+            "payment",
+            functools.partial(build_payment, provider=provider),
+            payment_env,
+            keys,
+            service_subject="payment",
         ) as payment,
-        built_service(
+        run_service(
             "cart",
             build_cart,
             {**common, "REDIS_URL": redis_url, "CATALOG_SERVICE_ADDR": catalog.address},
             keys,
+            service_subject="cart",
         ) as cart,
     ):
         catalog_channel = grpc.aio.insecure_channel(catalog.address)
