@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import jwt
@@ -137,6 +138,18 @@ async def run_service(
             yield running
     finally:
         await channels.close()
+
+
+def serve_environ(state_dir: Path, **values: str) -> dict[str, str]:
+    """The environment of a service run by `serve` in a test: gRPC and metrics on free ports,
+    a short shutdown grace and its own state directory, plus `values`."""
+    return {
+        "GRPC_PORT": "0",
+        "METRICS_PORT": "0",
+        "GRPC_GRACE_SECONDS": "1",
+        "SHOP_STATE_DIR": str(state_dir),
+        **values,
+    }
 
 
 def usd(minor: int) -> common_pb2.Money:

@@ -8,12 +8,17 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
+import pytest
 from grpc import aio
 
 from mesh.bootstrap import Build, Serving, serve
 from mesh.platform.testing import DatabaseFactory
 from mesh.settings import RuntimeSettings
+from services.user.main import build as build_user
+
+from ..service_harness import serve_environ
 
 ADMIN_EMAIL = "root@shopmesh.test"
 ADMIN_PASSWORD = "admin pass 1234"
@@ -61,11 +66,7 @@ async def service_running(
 def user_environ(
     postgres_dsn: DatabaseFactory, kafka_bootstrap: str, state_dir: Path, **overrides: str
 ) -> dict[str, str]:
-    return {
-        "GRPC_PORT": "0",
-        "METRICS_PORT": "0",
-        "GRPC_GRACE_SECONDS": "1",
-        "SHOP_STATE_DIR": str(state_dir),
+    values = {
         "DATABASE_URL": postgres_dsn(),
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "JWT_KEY_DIR": str(state_dir / "jwt-keys"),
@@ -80,5 +81,24 @@ def user_environ(
         "SHOP_ADMIN_EMAIL": ADMIN_EMAIL,
         "SHOP_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "SERVICE_CLIENT_SECRETS": "order=" + hashlib.sha256(ORDER_SECRET.encode()).hexdigest(),
-        **overrides,
     }
+    return serve_environ(state_dir, **{**values, **overrides})
+
+
+def user_service_fixture(scope: Literal["module", "package"], **overrides: str) -> Any:
+    """A `user_service` fixture for a conftest (`user_service = user_service_fixture(...)`):
+    the real user service, once per `scope`, with `overrides` in its environment. Typed Any:
+    pytest names no public type for what its fixture decorator returns."""
+
+    @pytest.fixture(scope=scope, name="user_service")
+    async def user_service(
+        postgres_dsn: DatabaseFactory,
+        kafka_bootstrap: str,
+        tmp_path_factory: pytest.TempPathFactory,
+    ) -> AsyncIterator[Running]:
+        state_dir = tmp_path_factory.mktemp("user")
+        environ = user_environ(postgres_dsn, kafka_bootstrap, state_dir, **overrides)
+        async with service_running("user", build_user, environ) as running:
+            yield running
+
+    return user_service
