@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
@@ -14,9 +14,9 @@ from mesh.platform.testing import DatabaseFactory
 from services.payment.adapters.sandbox import SandboxLatency, SandboxProvider
 from services.payment.domain.provider import ChargeOutcome, ProviderCharge, ProviderRefund
 from services.payment.main import build as build_payment
-from services.user.main import build as build_user
 
-from ..user.harness import Running, service_running, user_environ
+from ..service_harness import serve_environ
+from ..user.harness import Running, service_running, user_service_fixture
 
 
 @dataclass
@@ -39,13 +39,7 @@ class CountingProvider:
         return sum(1 for charge in self.charges if charge.idempotency_key == key)
 
 
-@pytest.fixture(scope="module")
-async def user_service(
-    postgres_dsn: DatabaseFactory, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Running]:
-    environ = user_environ(postgres_dsn, kafka_bootstrap, tmp_path_factory.mktemp("user"))
-    async with service_running("user", build_user, environ) as running:
-        yield running
+user_service = user_service_fixture("module")
 
 
 @pytest.fixture(scope="module")
@@ -58,48 +52,50 @@ def payment_database(postgres_dsn: DatabaseFactory) -> str:
     return postgres_dsn()
 
 
-def payment_environ(
-    user_service: Running, database_url: str, state_dir: Path, kafka_bootstrap: str
-) -> dict[str, str]:
-    return {
-        "GRPC_PORT": "0",
-        "METRICS_PORT": "0",
-        "GRPC_GRACE_SECONDS": "1",
-        "SHOP_STATE_DIR": str(state_dir),
-        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-        "DATABASE_URL": database_url,
-        "USER_SERVICE_ADDR": user_service.address,
-    }
+@dataclass(frozen=True)
+class PaymentLauncher:
+    """Starts payment instances on one database, processor and user service, as pods would."""
+
+    user_service: Running
+    database_url: str
+    provider: CountingProvider
+    kafka_bootstrap: str
+    tmp_path_factory: pytest.TempPathFactory
+
+    @asynccontextmanager
+    async def running(self, state_name: str) -> AsyncIterator[Running]:
+        environ = serve_environ(
+            self.tmp_path_factory.mktemp(state_name),
+            KAFKA_BOOTSTRAP_SERVERS=self.kafka_bootstrap,
+            DATABASE_URL=self.database_url,
+            USER_SERVICE_ADDR=self.user_service.address,
+        )
+        build = functools.partial(build_payment, provider=self.provider)
+        async with service_running("payment", build, environ) as running:
+            yield running
 
 
 @pytest.fixture(scope="module")
-async def payment_service(
+def payment_launcher(
     user_service: Running,
     payment_database: str,
     provider: CountingProvider,
     kafka_bootstrap: str,
     tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[Running]:
-    environ = payment_environ(
-        user_service, payment_database, tmp_path_factory.mktemp("payment"), kafka_bootstrap
+) -> PaymentLauncher:
+    return PaymentLauncher(
+        user_service, payment_database, provider, kafka_bootstrap, tmp_path_factory
     )
-    build = functools.partial(build_payment, provider=provider)
-    async with service_running("payment", build, environ) as running:
+
+
+@pytest.fixture(scope="module")
+async def payment_service(payment_launcher: PaymentLauncher) -> AsyncIterator[Running]:
+    async with payment_launcher.running("payment") as running:
         yield running
 
 
 @pytest.fixture(scope="module")
-async def second_payment_replica(
-    user_service: Running,
-    payment_database: str,
-    provider: CountingProvider,
-    kafka_bootstrap: str,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[Running]:
+async def second_payment_replica(payment_launcher: PaymentLauncher) -> AsyncIterator[Running]:
     """Another process-like instance on the same database, as a second pod would be."""
-    environ = payment_environ(
-        user_service, payment_database, tmp_path_factory.mktemp("payment2"), kafka_bootstrap
-    )
-    build = functools.partial(build_payment, provider=provider)
-    async with service_running("payment", build, environ) as running:
+    async with payment_launcher.running("payment2") as running:
         yield running
