@@ -13,10 +13,10 @@ import pytest
 from mesh.platform.testing import DatabaseFactory
 from services.analytics.main import TOPICS
 from services.analytics.main import build as build_analytics
-from services.user.main import build as build_user
 
 from ..notification.event_bus import start_group_at_end
-from ..user.harness import Running, service_running, user_environ
+from ..service_harness import serve_environ
+from ..user.harness import Running, service_running, user_service_fixture
 
 
 @dataclass(frozen=True)
@@ -34,13 +34,7 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="package")
-async def user_service(
-    postgres_dsn: DatabaseFactory, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Running]:
-    environ = user_environ(postgres_dsn, kafka_bootstrap, tmp_path_factory.mktemp("user"))
-    async with service_running("user", build_user, environ) as running:
-        yield running
+user_service = user_service_fixture("package")
 
 
 @pytest.fixture(scope="package")
@@ -55,16 +49,14 @@ async def analytics_service(
     await start_group_at_end(kafka_bootstrap, group, TOPICS)
     database_url = postgres_dsn()
     metrics_port = free_port()
-    environ = {
-        "GRPC_PORT": "0",
-        "METRICS_PORT": str(metrics_port),
-        "GRPC_GRACE_SECONDS": "1",
-        "SHOP_STATE_DIR": str(tmp_path_factory.mktemp("analytics")),
-        "DATABASE_URL": database_url,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-        "USER_SERVICE_ADDR": user_service.address,
-        "ANALYTICS_CONSUMER_GROUP": group,
-    }
+    environ = serve_environ(
+        tmp_path_factory.mktemp("analytics"),
+        METRICS_PORT=str(metrics_port),
+        DATABASE_URL=database_url,
+        KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap,
+        USER_SERVICE_ADDR=user_service.address,
+        ANALYTICS_CONSUMER_GROUP=group,
+    )
     async with service_running("analytics", build_analytics, environ) as running:
         yield RunningAnalytics(
             running, database_url, group, f"http://127.0.0.1:{metrics_port}/metrics"
