@@ -13,9 +13,9 @@ import pytest
 from mesh.platform.testing import DatabaseFactory, SmtpCapture
 from services.notification.main import TOPICS
 from services.notification.main import build as build_notification
-from services.user.main import build as build_user
 
-from ..user.harness import ORDER_SECRET, Running, service_running, user_environ
+from ..service_harness import serve_environ
+from ..user.harness import ORDER_SECRET, Running, service_running, user_service_fixture
 from .event_bus import start_group_at_end
 
 NOTIFICATION_SECRET = "notification-client-secret"
@@ -25,20 +25,12 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-@pytest.fixture(scope="package")
-async def user_service(
-    postgres_dsn: DatabaseFactory, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Running]:
-    environ = user_environ(
-        postgres_dsn,
-        kafka_bootstrap,
-        tmp_path_factory.mktemp("user"),
-        SERVICE_CLIENT_SECRETS=(
-            f"order={_digest(ORDER_SECRET)},notification={_digest(NOTIFICATION_SECRET)}"
-        ),
-    )
-    async with service_running("user", build_user, environ) as running:
-        yield running
+user_service = user_service_fixture(
+    "package",
+    SERVICE_CLIENT_SECRETS=(
+        f"order={_digest(ORDER_SECRET)},notification={_digest(NOTIFICATION_SECRET)}"
+    ),
+)
 
 
 async def notification_environ(
@@ -52,11 +44,7 @@ async def notification_environ(
     """A fresh consumer group that starts at the end of the topics: only this test's events."""
     group = f"notification-test-{secrets.token_hex(4)}"
     await start_group_at_end(kafka_bootstrap, group, TOPICS)
-    return {
-        "GRPC_PORT": "0",
-        "METRICS_PORT": "0",
-        "GRPC_GRACE_SECONDS": "1",
-        "SHOP_STATE_DIR": str(state_dir),
+    values = {
         "DATABASE_URL": database_url,
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "SMTP_URL": smtp_url,
@@ -68,8 +56,8 @@ async def notification_environ(
         "NOTIFICATION_RETRY_BACKOFF_MAX_SECONDS": "2",
         "NOTIFICATION_MAX_ATTEMPTS": "8",
         "SMTP_TIMEOUT_SECONDS": "3",
-        **overrides,
     }
+    return serve_environ(state_dir, **{**values, **overrides})
 
 
 @pytest.fixture(scope="package")

@@ -4,7 +4,7 @@ service under test sees only this test's events), publish events, read dead lett
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -54,19 +54,13 @@ async def dead_letters(
     bootstrap: str, topic: str, *, event_id: str, timeout: float = 30.0
 ) -> dict[str, bytes]:
     """The headers of the dead letter carrying `event_id` (read from the start of `topic`)."""
-    consumer: Any = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+    record = await _first_record(
+        bootstrap,
+        topic,
+        lambda record: dict(record.headers or ()).get("event_id") == event_id.encode(),
+        timeout,
     )
-    await consumer.start()
-    try:
-        async with asyncio.timeout(timeout):
-            async for record in consumer:
-                headers = {key: value for key, value in record.headers or ()}
-                if headers.get("event_id") == event_id.encode():
-                    return headers
-    finally:
-        await consumer.stop()
-    raise AssertionError("unreachable")
+    return {key: value for key, value in record.headers or ()}
 
 
 async def wait_until_consumed(
@@ -102,6 +96,13 @@ async def wait_until_consumed(
 
 async def wait_for_record(bootstrap: str, topic: str, *, key: str, timeout: float = 30.0) -> None:
     """Returns once a record with `key` is in `topic` (e.g. an outbox relay published it)."""
+    await _first_record(bootstrap, topic, lambda record: record.key == key.encode(), timeout)
+
+
+async def _first_record(
+    bootstrap: str, topic: str, matches: Callable[[Any], bool], timeout: float
+) -> Any:
+    """The first record of `topic` (read from the start) that `matches`."""
     consumer: Any = AIOKafkaConsumer(
         topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
     )
@@ -109,7 +110,8 @@ async def wait_for_record(bootstrap: str, topic: str, *, key: str, timeout: floa
     try:
         async with asyncio.timeout(timeout):
             async for record in consumer:
-                if record.key == key.encode():
-                    return
+                if matches(record):
+                    return record
     finally:
         await consumer.stop()
+    raise AssertionError("unreachable")
