@@ -111,7 +111,10 @@ async def test_concurrent_charges_with_one_key_on_two_replicas_charge_once(
     replica = payment_pb2_grpc.PaymentServiceStub(second_payment_replica.channel)
     request = charge_request()
     results = await asyncio.gather(
-        *(stub.Charge(request, metadata=order_service_token) for stub in [payments, replica] * 10)
+        *(
+            stub.Charge(request, metadata=order_service_token)
+            for stub in [payments, replica] * 10
+        )
     )
     assert {payment.id for payment in results} == {results[0].id}
     assert all(p.status == payment_pb2.PAYMENT_STATUS_SUCCEEDED for p in results)
@@ -287,7 +290,6 @@ async def test_charges_publish_payment_events_through_the_outbox(
     seen: dict[str, str] = {}
     await consumer.start()
     try:
-
         async def collect() -> None:
             async for record in consumer:
                 event = events_pb2.Event.FromString(record.value)

@@ -299,7 +299,6 @@ async def test_registration_publishes_user_registered_through_the_outbox(
     )
     await consumer.start()
     try:
-
         async def find() -> events_pb2.Event:
             async for record in consumer:
                 event = events_pb2.Event.FromString(record.value)
