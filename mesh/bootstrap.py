@@ -99,9 +99,7 @@ async def serve(
         stack.push_async_callback(channels.close)
 
         metrics = ServerMetrics()
-        spec = await build(
-            Runtime(settings, environ, channels, tracer_provider, metrics.registry)
-        )
+        spec = await build(Runtime(settings, environ, channels, tracer_provider, metrics.registry))
         for cleanup in spec.cleanup:
             stack.push_async_callback(cleanup)
 
@@ -115,10 +113,13 @@ async def serve(
             verifier=verifier,
             metrics=metrics,
             port=settings.grpc_port,
+            host=settings.listen_host or "[::]",
             health=health,
             tracer_provider=tracer_provider,
         )
-        metrics_http = MetricsHttpServer(metrics, settings.metrics_port)
+        metrics_http = MetricsHttpServer(
+            metrics, settings.metrics_port, host=settings.listen_host or "0.0.0.0"
+        )
         stack.callback(metrics_http.close)
         watcher = HealthWatcher(
             health,

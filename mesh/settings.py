@@ -220,6 +220,9 @@ class RuntimeSettings:
     """The part of the configuration every service shares."""
 
     service_name: str
+    # Interface the gRPC and metrics servers bind: all of them (a pod) unless LISTEN_HOST
+    # names one (the local platform keeps everything on loopback).
+    listen_host: str | None
     grpc_port: int
     metrics_port: int
     log_level: str
@@ -240,6 +243,7 @@ class RuntimeSettings:
         metrics_default = grpc_port + METRICS_PORT_OFFSET if grpc_port else 0
         return cls(
             service_name=service_name,
+            listen_host=env.optional_string("LISTEN_HOST"),
             grpc_port=grpc_port,
             metrics_port=env.port("METRICS_PORT", metrics_default),
             log_level=env.choice("LOG_LEVEL", LOG_LEVELS, "INFO"),

@@ -34,6 +34,10 @@ _URL_VARIABLE: Final[Mapping[str, str]] = {
 }
 
 
+# Local components listen on loopback only: a laptop on a shared network exposes nothing.
+LOOPBACK: Final = "127.0.0.1"
+
+
 @dataclass(frozen=True)
 class Component:
     """One of our processes: a service (gRPC) or the gateway (HTTP)."""
@@ -106,6 +110,7 @@ class EnvironmentBuilder:
             if variable != "KAFKA_BOOTSTRAP_SERVERS":
                 env.pop(variable, None)
         env.update(
+            LISTEN_HOST=LOOPBACK,
             GRPC_PORT=str(self.config.ports.grpc[name]),
             METRICS_PORT=str(self.config.ports.metrics[name]),
             SERVICE_CLIENT_ID=name,
@@ -128,6 +133,7 @@ class EnvironmentBuilder:
     def _gateway(self) -> dict[str, str]:
         env = self.common()
         env.update(
+            GATEWAY_HOST=LOOPBACK,
             GATEWAY_PORT=str(self.config.ports.gateway),
             GATEWAY_METRICS_PORT=str(self.config.ports.gateway_metrics),
             REDIS_URL=self.store_urls["redis"],
