@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +25,7 @@ from mesh.platform.osuser import prepare_state_dir, server_user
 from mesh.platform.platform import Endpoint, LocalPlatform
 from mesh.platform.process import pid_alive, read_pid, stop_group, write_pid_file
 from mesh.platform.reindex import run_reindex
+from mesh.platform.supervisor import STATE_FILE, ChildStatus, load_status
 
 logger = logging.getLogger("shop")
 SUPERVISOR: Final = "shop"
@@ -95,13 +97,14 @@ def _run(config: PlatformConfig, *, stream: bool, load_demo: bool) -> int:
             _write(f"\nLocal admin (shown once; kept in {store.path}):")
             _write(f"  email:    {credentials.admin_email}")
             _write(f"  password: {credentials.admin_password}")
-        failed = ", ".join(sorted(platform.failed)) or "none"
         logger.info(
-            "platform up in %.1fs (failed: %s); Ctrl-C or `shop down` stops it", elapsed, failed
+            "platform up in %.1fs (%s); Ctrl-C or `shop down` stops it",
+            elapsed,
+            _start_summary(platform),
         )
         (config.run_dir / READY_FILE).write_text(f"{elapsed:.1f}\n")
-        while True:
-            signal.pause()
+        # Never set: the signal handlers end supervision by raising _Stop.
+        platform.supervise(threading.Event())
     except _Stop:
         logger.info("stopping")
     except Exception as error:
@@ -118,6 +121,12 @@ def _run(config: PlatformConfig, *, stream: bool, load_demo: bool) -> int:
             (config.run_dir / READY_FILE).unlink(missing_ok=True)
             pid_file.unlink(missing_ok=True)
     return 0
+
+
+def _start_summary(platform: LocalPlatform) -> str:
+    failed = ", ".join(sorted(platform.failed)) or "none"
+    waits = [f"; {name} waiting on {', '.join(on)}" for name, on in platform.waiting_on.items()]
+    return f"failed: {failed}{''.join(waits)}"
 
 
 def _raise_stop(signum: int, frame: FrameType | None) -> None:
@@ -239,10 +248,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     for endpoint in platform.endpoints():
         addresses.setdefault(endpoint.component, endpoint.address)
     names = [*STORES, *(c.name for c in platform.components)]
+    supervised = load_status(config.run_dir / STATE_FILE) if _supervisor_pid(config) else {}
     rows = [
         (
             name,
-            "healthy" if health[name] else "DOWN",
+            _health_text(health[name], supervised.get(name)),
             addresses.get(name, ""),
             f"{memory[name] / 2**20:.0f} MiB" if name in memory else "-",
         )
@@ -251,6 +261,15 @@ def cmd_status(args: argparse.Namespace) -> int:
     _write(_table(("component", "status", "address", "memory"), rows))
     _write(f"\ntotal resident memory: {sum(memory.values()) / 2**20:.0f} MiB")
     return 0 if all(health[name] for name in names) else 1
+
+
+def _health_text(healthy: bool, supervised: ChildStatus | None) -> str:
+    # Crashes are history once the component serves again; while it is down they explain why.
+    if supervised is not None and (
+        supervised.state == "restarting" or (not healthy and supervised.crashes)
+    ):
+        return supervised.describe()
+    return "healthy" if healthy else "DOWN"
 
 
 def cmd_logs(args: argparse.Namespace) -> int:

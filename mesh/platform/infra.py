@@ -8,11 +8,13 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Final
 
 from mesh.platform.config import STORES, PlatformConfig
 from mesh.platform.credentials import SERVICE_DATABASES, Credentials
 from mesh.platform.osuser import prepare_state_dir, server_user
+from mesh.platform.process import pid_file_exit
 from mesh.platform.stores.base import ExternalStore, Progress, Store, StoreContext
 from mesh.platform.stores.elasticsearch import ElasticsearchStore
 from mesh.platform.stores.ferretdb import FerretDbStore
@@ -32,6 +34,22 @@ class StartReport:
     """How long each store took to come up (first start includes provisioning)."""
 
     seconds: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoreProcess:
+    """A store's server as the supervisor sees it: its pid file, and a restart through us."""
+
+    name: str
+    log_path: Path
+    pid_path: Path
+    infra: Infrastructure
+
+    def exited(self) -> str | None:
+        return pid_file_exit(self.pid_path)
+
+    def start(self) -> None:
+        self.infra.restart(self.name)
 
 
 class Infrastructure:
@@ -145,6 +163,20 @@ class Infrastructure:
         with self._lock:
             self._started.discard(name)
         self.ensure([name])
+
+    def supervised(self) -> list[StoreProcess]:
+        """The servers this object started itself (external ones are only checked)."""
+        with self._lock:
+            started = [n for n in STORES if n in self._started and self.config.provisions(n)]
+        return [
+            StoreProcess(
+                name,
+                log_path=self.config.log_dir / f"{name}.log",
+                pid_path=self.config.run_dir / f"{name}.pid",
+                infra=self,
+            )
+            for name in started
+        ]
 
     def purge(self) -> None:
         for name in STORES:

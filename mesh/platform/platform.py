@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from mesh.platform.infra import Infrastructure
 from mesh.platform.mailbox import Mailbox
 from mesh.platform.process import ManagedProcess, StartError, group_rss_bytes, read_pid
 from mesh.platform.reindex import run_reindex
+from mesh.platform.supervisor import STATE_FILE, Supervisor
 
 logger = logging.getLogger(__name__)
 DEMO_MARKER: Final = "demo-catalog.loaded"
@@ -53,13 +55,21 @@ class LocalPlatform:
         self._base_env = dict(base_env if base_env is not None else os.environ)
         self._processes: dict[str, ManagedProcess] = {}
         self.failed: dict[str, str] = {}
+        # Components that run but wait on failed upstreams (the gateway), with those upstreams.
+        self.waiting_on: dict[str, list[str]] = {}
+        self.supervisor: Supervisor | None = None
 
     # Start and stop ----------------------------------------------------------------------
 
-    def start(self, *, load_demo: bool = True, strict: bool = False) -> None:
-        """Start everything; with `strict` (or under CI) a component that fails is an error."""
+    def start(
+        self, *, load_demo: bool = True, strict: bool = False, stores: Sequence[str] = STORES
+    ) -> None:
+        """Start everything; with `strict` (or under CI) a component that fails is an error.
+
+        `stores` narrows the stores started (tests that run a few services only).
+        """
         began = time.monotonic()
-        self.infra.ensure(STORES)
+        self.infra.ensure(stores)
         logger.info(
             "stores ready in %.1fs (%s)",
             time.monotonic() - began,
@@ -77,16 +87,28 @@ class LocalPlatform:
                 cwd=self.config.repo_root,
                 ports=self._ports_of(component),
             )
-            process.start()
             self._processes[component.name] = process
+            try:
+                process.start()
+            except StartError as error:
+                # The supervisor retries it (a port may be free again in a moment).
+                logger.error("%s", error)
+        self.supervisor = Supervisor(
+            [*self.infra.supervised(), *self._processes.values()],
+            self.config.run_dir / STATE_FILE,
+        )
         self._wait_healthy(strict=strict or self.config.ci)
         logger.info(
             "%d components healthy in %.1fs",
-            len(self.components) - len(self.failed),
+            len(self.components) - len(self.failed) - len(self.waiting_on),
             time.monotonic() - began,
         )
         if load_demo:
             self.load_demo_catalog()
+
+    def supervise(self, stop: threading.Event) -> None:
+        """Restart whatever exits (stores, services, gateway) until `stop` is set."""
+        self._started_supervisor().run(stop)
 
     def _ports_of(self, component: Component) -> list[int]:
         ports = self.config.ports
@@ -95,29 +117,56 @@ class LocalPlatform:
         return [ports.grpc[component.name], ports.metrics[component.name]]
 
     def _wait_healthy(self, *, strict: bool) -> None:
+        """Wait until every component serves, restarting the ones that exit meanwhile.
+
+        Stops early once only crash-looping services are left (and the gateway that waits on
+        them): the supervisor keeps retrying those after `shop up` has reported them.
+        """
+        supervisor = self._started_supervisor()
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         waiting = {c.name for c in self.components}
         while waiting and time.monotonic() < deadline:
-            for name in sorted(waiting):
-                process = self._processes[name]
-                if self.component_healthy(name):
-                    waiting.discard(name)
-                elif not process.alive():
-                    waiting.discard(name)
-                    self.failed[name] = f"exited:\n{process.log_tail()}"
+            supervisor.tick()
+            waiting -= {name for name in waiting if self.component_healthy(name)}
+            if waiting and all(supervisor.failing(n) for n in _culprits(waiting)):
+                break
             time.sleep(0.3)
-        for name in waiting:
-            self.failed[name] = f"not healthy after {START_TIMEOUT_SECONDS:.0f}s"
-        for name, reason in self.failed.items():
-            logger.error("%s did not start (log: %s): %s", name, self.log_path(name), reason)
-        if self.failed and strict:
+        for name in sorted(_culprits(waiting)):
+            status = supervisor.status()[name]
+            if status.crashes:
+                self.failed[name] = f"{status.describe()}; restarting with back-off"
+            else:
+                self.failed[name] = f"not healthy after {START_TIMEOUT_SECONDS:.0f}s"
+            logger.error(
+                "%s did not start (log: %s): %s\n%s",
+                name,
+                self.log_path(name),
+                self.failed[name],
+                self._processes[name].log_tail(10),
+            )
+        if GATEWAY in waiting and GATEWAY not in self.failed:
+            self.waiting_on[GATEWAY] = sorted(waiting - {GATEWAY})
+            logger.warning(
+                "%s runs but waits on %s; it turns ready once they serve",
+                GATEWAY,
+                ", ".join(self.waiting_on[GATEWAY]),
+            )
+        if (self.failed or self.waiting_on) and strict:
             raise StartError("components failed to start: " + ", ".join(sorted(self.failed)))
+
+    def _started_supervisor(self) -> Supervisor:
+        if self.supervisor is None:
+            raise RuntimeError("the platform has not been started")
+        return self.supervisor
 
     def stop(self) -> None:
         """Gateway first, then services, then (when ours) the stores."""
         for name in reversed(list(self._processes)):
             self._processes[name].stop()
         self._processes.clear()
+        if self.supervisor is not None:
+            self.supervisor.forget()
+            self.supervisor = None
         if self._owns_infra:
             self.infra.stop()
 
@@ -214,6 +263,12 @@ class LocalPlatform:
             if pid is not None:
                 usage[pid_file.stem] = group_rss_bytes(pid)
         return usage
+
+
+def _culprits(waiting: set[str]) -> set[str]:
+    """The components to blame: the gateway only when no upstream is down as well."""
+    services = waiting - {GATEWAY}
+    return services or waiting
 
 
 def _component_endpoints(component: Component, config: PlatformConfig) -> list[Endpoint]:

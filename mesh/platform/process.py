@@ -85,6 +85,13 @@ class ManagedProcess:
     def exit_code(self) -> int | None:
         return self._popen.poll() if self._popen is not None else None
 
+    def exited(self) -> str | None:
+        """None while it runs; otherwise how it ended. Reaps it, so it leaves no zombie."""
+        if self._popen is None:
+            return pid_file_exit(self.pid_path)
+        code = self._popen.poll()
+        return None if code is None else describe_exit(code)
+
     def stop(self, timeout: float = 20.0) -> None:
         pid = self.pid
         if pid is not None:
@@ -151,6 +158,29 @@ def _start_time(pid: int) -> str:
     except OSError:
         return ""
     return stat.rsplit(")", 1)[-1].split()[19]
+
+
+def describe_exit(returncode: int) -> str:
+    if returncode >= 0:
+        return f"exit code {returncode}"
+    try:
+        return f"killed by {signal.Signals(-returncode).name}"
+    except ValueError:
+        return f"killed by signal {-returncode}"
+
+
+def pid_file_exit(path: Path) -> str | None:
+    """None while the process of a pid file runs; otherwise how it ended (reaped if ours)."""
+    pid = read_pid(path)
+    if pid is None:
+        return "gone (no live process in its pid file)"
+    try:
+        waited, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return None if pid_alive(pid) else "gone (not our child; exit code unknown)"
+    if waited == 0:
+        return None
+    return describe_exit(os.waitstatus_to_exitcode(status))
 
 
 def pid_alive(pid: int) -> bool:
