@@ -88,15 +88,16 @@ class LocalPlatform:
                 ports=self._ports_of(component),
             )
             self._processes[component.name] = process
-            try:
-                process.start()
-            except StartError as error:
-                # The supervisor retries it (a port may be free again in a moment).
-                logger.error("%s", error)
         self.supervisor = Supervisor(
             [*self.infra.supervised(), *self._processes.values()],
             self.config.run_dir / STATE_FILE,
         )
+        for name, process in self._processes.items():
+            try:
+                process.start()
+            except StartError as error:
+                # Retried like a crash: the port may be free again in a moment.
+                self.supervisor.start_failed(name, f"start failed: {error}")
         self._wait_healthy(strict=strict or self.config.ci)
         logger.info(
             "%d components healthy in %.1fs",

@@ -65,7 +65,9 @@ class ChildStatus:
 
     def describe(self) -> str:
         kind = "FAILING" if self.failing else self.state
-        return f"{kind} ({self.last_exit}; {self.crashes} crash(es) in a row)"
+        # A table cell: the whole reason is in the supervisor's log.
+        how = self.last_exit if len(self.last_exit) <= 60 else self.last_exit[:57] + "..."
+        return f"{kind} ({how}; {self.crashes} crash(es) in a row)"
 
 
 @dataclass
@@ -126,6 +128,12 @@ class Supervisor:
 
     def failing(self, name: str) -> bool:
         return self.status()[name].failing
+
+    def start_failed(self, name: str, reason: str) -> None:
+        """A child whose first start failed: retried like one that exited."""
+        with self._lock:
+            self._crashed(self._watches[name], reason.splitlines()[0])
+            self._save()
 
     def forget(self) -> None:
         self._state_path.unlink(missing_ok=True)

@@ -125,3 +125,16 @@ def test_forget_removes_the_state_file(tmp_path: Path) -> None:
     sup.tick()
     sup.forget()
     assert load_status(tmp_path / "state.json") == {}
+
+
+def test_a_failed_first_start_is_retried_and_shown_short(tmp_path: Path) -> None:
+    child = FakeChild("notification", tmp_path / "n.log")
+    sup, clock = supervisor(tmp_path, child)
+    child.running = False
+    sup.start_failed("notification", "start failed: port 51056 is already in use " + "x" * 80)
+    status = load_status(tmp_path / "state.json")["notification"]
+    assert (status.state, status.crashes) == ("restarting", 1)
+    assert len(status.describe()) < 120
+    clock.now += 1
+    sup.tick()
+    assert child.running and child.starts == 1
