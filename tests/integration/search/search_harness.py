@@ -64,8 +64,14 @@ async def search_shop(
                     index,
                 )
         finally:
-            await es.indices.delete(index=f"{environ['SEARCH_INDEX_ALIAS']}_v*")
-            await es.close()
+            try:
+                # The service deletes replaced indices itself after a grace period: one may
+                # vanish between the wildcard's expansion and the delete.
+                await es.options(ignore_status=404).indices.delete(
+                    index=f"{environ['SEARCH_INDEX_ALIAS']}_v*", ignore_unavailable=True
+                )
+            finally:
+                await es.close()
 
 
 SEARCH_TOPICS = (topic_for("product"), topic_for("review"))
