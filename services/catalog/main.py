@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from grpc import aio
-from motor.motor_asyncio import AsyncIOMotorClient
 from shop.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 
 from mesh.bootstrap import Runtime
 from mesh.events import EventConsumer, EventPublisher, InMemoryProcessedEvents, topic_for
-from mesh.mongo import create_indexes
+from mesh.mongo import open_database
 from mesh.server import ServiceSpec
-from services.catalog.adapters.documents import Document
 from services.catalog.adapters.mongo import INDEXES, MongoCatalogStore
 from services.catalog.events import PRODUCER, event_for
 from services.catalog.outbox import OutboxRelay
@@ -24,12 +22,10 @@ SERVICE_NAME = catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_na
 
 async def build(runtime: Runtime) -> ServiceSpec:
     settings = Settings.from_env(runtime.environ)
-    client: AsyncIOMotorClient[Document] = AsyncIOMotorClient(
-        settings.mongodb_url, tz_aware=True, serverSelectionTimeoutMS=5000
+    mongo = await open_database(settings.mongodb_url, settings.database, INDEXES)
+    store = MongoCatalogStore(
+        mongo.db, encode_event=lambda change: event_for(change).SerializeToString()
     )
-    db = client[settings.database]
-    await create_indexes(db, INDEXES)
-    store = MongoCatalogStore(db, encode_event=lambda change: event_for(change).SerializeToString())
     publisher = EventPublisher(settings.kafka_bootstrap_servers, client_id=PRODUCER)
     await publisher.start()
     relay = OutboxRelay(store, publisher, poll_seconds=settings.outbox_poll_seconds)
@@ -51,17 +47,11 @@ async def build(runtime: Runtime) -> ServiceSpec:
     def register(server: aio.Server) -> None:
         catalog_pb2_grpc.add_CatalogServiceServicer_to_server(servicer, server)
 
-    async def ping_mongodb() -> None:
-        await db.command("ping")
-
-    async def close_mongodb() -> None:
-        client.close()
-
     return ServiceSpec(
         name="catalog",
         services=[SERVICE_NAME],
         register=[register],
-        probes={"mongodb": ping_mongodb},
+        probes={"mongodb": mongo.ping},
         background=background,
-        cleanup=[close_mongodb, publisher.stop],
+        cleanup=[mongo.close, publisher.stop],
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from grpc import aio
-from motor.motor_asyncio import AsyncIOMotorClient
 from shop.catalog.v1 import catalog_pb2_grpc
 from shop.order.v1 import order_pb2_grpc
 from shop.review.v1 import review_pb2, review_pb2_grpc
@@ -14,9 +13,8 @@ from shop.user.v1 import user_pb2_grpc
 from mesh.bootstrap import Runtime
 from mesh.clients import CallAs
 from mesh.events import EventPublisher
-from mesh.mongo import create_indexes
+from mesh.mongo import open_database
 from mesh.server import ServiceSpec
-from services.review.adapters.documents import Document
 from services.review.adapters.mongo import INDEXES, MongoReviewStore
 from services.review.adapters.upstream import CatalogProducts, OrderPurchases, UserProfiles
 from services.review.events import PRODUCER, event_for
@@ -30,12 +28,10 @@ SERVICE_NAME = review_pb2.DESCRIPTOR.services_by_name["ReviewService"].full_name
 
 async def build(runtime: Runtime) -> ServiceSpec:
     settings = Settings.from_env(runtime.environ)
-    client: AsyncIOMotorClient[Document] = AsyncIOMotorClient(
-        settings.mongodb_url, tz_aware=True, serverSelectionTimeoutMS=5000
+    mongo = await open_database(settings.mongodb_url, settings.database, INDEXES)
+    store = MongoReviewStore(
+        mongo.db, encode_event=lambda change: event_for(change).SerializeToString()
     )
-    db = client[settings.database]
-    await create_indexes(db, INDEXES)
-    store = MongoReviewStore(db, encode_event=lambda change: event_for(change).SerializeToString())
     channels = runtime.channels
     reviews = ReviewService(
         store,
@@ -55,17 +51,11 @@ async def build(runtime: Runtime) -> ServiceSpec:
     def register(server: aio.Server) -> None:
         review_pb2_grpc.add_ReviewServiceServicer_to_server(servicer, server)
 
-    async def ping_mongodb() -> None:
-        await db.command("ping")
-
-    async def close_mongodb() -> None:
-        client.close()
-
     return ServiceSpec(
         name="review",
         services=[SERVICE_NAME],
         register=[register],
-        probes={"mongodb": ping_mongodb},
+        probes={"mongodb": mongo.ping},
         background=[relay.run, repair.run],
-        cleanup=[close_mongodb, publisher.stop],
+        cleanup=[mongo.close, publisher.stop],
     )
