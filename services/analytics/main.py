@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-import asyncpg
 from shop.analytics.v1 import analytics_pb2, analytics_pb2_grpc
 
 from mesh.bootstrap import Runtime
 from mesh.events import (
-    MIGRATIONS,
     EventConsumer,
     EventPublisher,
     PostgresProcessedEvents,
     topic_for,
 )
-from mesh.migrations import apply_migrations, load_migrations
+from mesh.postgres import open_pool, pool_probe
 from mesh.server import ServiceSpec
 from services.analytics.adapters.postgres import PostgresAnalyticsStore
 from services.analytics.analytics import Analytics, DedupedByHandler
@@ -33,11 +31,9 @@ def utc_today() -> date:
 
 async def build(runtime: Runtime) -> ServiceSpec:
     settings = Settings.from_env(runtime.environ)
-    pool = await asyncpg.create_pool(
-        settings.database_url, min_size=1, max_size=settings.db_pool_max_size
+    pool = await open_pool(
+        settings.database_url, package="services.analytics", max_size=settings.db_pool_max_size
     )
-    async with pool.acquire() as conn:
-        await apply_migrations(conn, [*MIGRATIONS, *load_migrations("services.analytics")])
 
     analytics = Analytics(
         PostgresAnalyticsStore(pool),
@@ -61,9 +57,6 @@ async def build(runtime: Runtime) -> ServiceSpec:
         tracer=runtime.tracer_provider.get_tracer("analytics"),
     )
 
-    async def probe_database() -> None:
-        await pool.fetchval("SELECT 1")
-
     return ServiceSpec(
         name="analytics",
         services=[SERVICE_NAME],
@@ -72,7 +65,7 @@ async def build(runtime: Runtime) -> ServiceSpec:
                 servicer, server
             )
         ],
-        probes={"postgres": probe_database},
+        probes={"postgres": pool_probe(pool)},
         background=[consumer.run],
         cleanup=[pool.close, dead_letters.stop],
     )

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import asyncpg
 from shop.notification.v1 import notification_pb2, notification_pb2_grpc
 from shop.user.v1 import user_pb2_grpc
 
 from mesh.bootstrap import Runtime
 from mesh.clients import CallAs
 from mesh.events import (
-    MIGRATIONS,
     EventConsumer,
     EventPublisher,
     PostgresProcessedEvents,
     RetryPolicy,
     topic_for,
 )
-from mesh.migrations import apply_migrations, load_migrations
+from mesh.postgres import open_pool, pool_probe
 from mesh.server import ServiceSpec
 from services.notification.adapters.directory import GrpcUserDirectory
 from services.notification.adapters.mail import EmailSender, SmtpSender, SmtpServer
@@ -43,11 +41,9 @@ async def build(
 ) -> ServiceSpec:
     """`mail`/`sms` replace the configured transports (tests observe or break them)."""
     settings = Settings.from_env(runtime.environ)
-    pool = await asyncpg.create_pool(
-        settings.database_url, min_size=1, max_size=settings.db_pool_max_size
+    pool = await open_pool(
+        settings.database_url, package="services.notification", max_size=settings.db_pool_max_size
     )
-    async with pool.acquire() as conn:
-        await apply_migrations(conn, [*MIGRATIONS, *load_migrations("services.notification")])
 
     store = PostgresNotificationStore(pool)
     deliverer = Deliverer(
@@ -84,9 +80,6 @@ async def build(
         tracer=runtime.tracer_provider.get_tracer("notification"),
     )
 
-    async def probe_database() -> None:
-        await pool.fetchval("SELECT 1")
-
     return ServiceSpec(
         name="notification",
         services=[SERVICE_NAME],
@@ -95,7 +88,7 @@ async def build(
                 servicer, server
             )
         ],
-        probes={"postgres": probe_database},
+        probes={"postgres": pool_probe(pool)},
         background=[consumer.run],
         cleanup=[pool.close, publisher.stop],
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 from datetime import UTC, datetime
 
-import asyncpg
 from shop.cart.v1 import cart_pb2_grpc
 from shop.catalog.v1 import catalog_pb2_grpc
 from shop.order.v1 import order_pb2, order_pb2_grpc
@@ -13,8 +12,8 @@ from shop.payment.v1 import payment_pb2_grpc
 
 from mesh.bootstrap import Runtime
 from mesh.clients import CallAs
-from mesh.events import MIGRATIONS, EventPublisher, Outbox, OutboxRelay, new_event
-from mesh.migrations import apply_migrations, load_migrations
+from mesh.events import EventPublisher, Outbox, OutboxRelay, new_event
+from mesh.postgres import open_pool, pool_probe
 from mesh.server import ServiceSpec
 
 from .adapters.downstream import GrpcCart, GrpcCatalog, GrpcPayment
@@ -38,13 +37,14 @@ def utc_now() -> datetime:
 async def build(runtime: Runtime, *, faults: FaultHook = no_faults) -> ServiceSpec:
     """`faults` lets crash tests stop the saga at a named step; production passes none."""
     settings = Settings.from_env(runtime.environ)
-    pool = await asyncpg.create_pool(
-        settings.database_url, min_size=2, max_size=settings.database_pool_size
+    pool = await open_pool(
+        settings.database_url,
+        package="services.order",
+        min_size=2,
+        max_size=settings.database_pool_size,
     )
     publisher = EventPublisher(settings.kafka_bootstrap_servers, client_id="order")
     try:
-        async with pool.acquire() as conn:
-            await apply_migrations(conn, [*MIGRATIONS, *load_migrations("services.order")])
         await publisher.start()
     except BaseException:
         # The runtime only cleans up what build returned; a failed start closes its own pool.
@@ -89,16 +89,13 @@ async def build(runtime: Runtime, *, faults: FaultHook = no_faults) -> ServiceSp
         recovery = SagaRecovery(store, saga, utc_now, settings.recovery, metrics)
         background.append(recovery.run_forever)
 
-    async def probe_database() -> None:
-        await pool.fetchval("SELECT 1")
-
     return ServiceSpec(
         name="order",
         services=[SERVICE_NAME],
         register=[
             lambda server: order_pb2_grpc.add_OrderServiceServicer_to_server(servicer, server)
         ],
-        probes={"postgres": probe_database},
+        probes={"postgres": pool_probe(pool)},
         background=background,
         # Run in reverse: let running checkouts reach a step, then stop Kafka, then the pool.
         cleanup=[

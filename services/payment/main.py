@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import asyncpg
 from shop.payment.v1 import payment_pb2, payment_pb2_grpc
 
 from mesh.bootstrap import Runtime
-from mesh.events import MIGRATIONS, EventPublisher, Outbox, OutboxRelay
-from mesh.migrations import apply_migrations, load_migrations
+from mesh.events import EventPublisher, Outbox, OutboxRelay
+from mesh.postgres import open_pool, pool_probe
 from mesh.server import ServiceSpec
 from services.payment.adapters.postgres import PostgresPaymentStore
 from services.payment.adapters.sandbox import SandboxProvider
@@ -29,11 +28,9 @@ def utc_now() -> datetime:
 async def build(runtime: Runtime, *, provider: PaymentProvider | None = None) -> ServiceSpec:
     """`provider` replaces the configured processor (tests count its calls)."""
     settings = Settings.from_env(runtime.environ)
-    pool = await asyncpg.create_pool(
-        settings.database_url, min_size=1, max_size=settings.db_pool_max_size
+    pool = await open_pool(
+        settings.database_url, package="services.payment", max_size=settings.db_pool_max_size
     )
-    async with pool.acquire() as conn:
-        await apply_migrations(conn, [*MIGRATIONS, *load_migrations("services.payment")])
 
     publisher = EventPublisher(settings.kafka_bootstrap_servers, client_id=PRODUCER)
     await publisher.start()
@@ -45,16 +42,13 @@ async def build(runtime: Runtime, *, provider: PaymentProvider | None = None) ->
     )
     servicer = PaymentServicer(payments)
 
-    async def probe_database() -> None:
-        await pool.fetchval("SELECT 1")
-
     return ServiceSpec(
         name="payment",
         services=[SERVICE_NAME],
         register=[
             lambda server: payment_pb2_grpc.add_PaymentServiceServicer_to_server(servicer, server)
         ],
-        probes={"postgres": probe_database},
+        probes={"postgres": pool_probe(pool)},
         background=[OutboxRelay(pool, publisher).run],
         # Reverse order: let charges already at the processor be recorded, then stop Kafka,
         # then close the pool.

@@ -6,13 +6,12 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 from shop.user.v1 import user_pb2, user_pb2_grpc
 
 from mesh.bootstrap import Runtime
 from mesh.errors import InvalidArgumentError
-from mesh.events import MIGRATIONS, EventPublisher, Outbox, OutboxRelay
-from mesh.migrations import apply_migrations, load_migrations
+from mesh.events import EventPublisher, Outbox, OutboxRelay
+from mesh.postgres import open_pool, pool_probe
 from mesh.server import ServiceSpec
 from mesh.settings import SettingsError
 from services.user.accounts import Accounts
@@ -35,11 +34,9 @@ def utc_now() -> datetime:
 
 async def build(runtime: Runtime) -> ServiceSpec:
     settings = Settings.from_env(runtime.environ, runtime.settings.state_dir)
-    pool = await asyncpg.create_pool(
-        settings.database_url, min_size=1, max_size=settings.db_pool_max_size
+    pool = await open_pool(
+        settings.database_url, package="services.user", max_size=settings.db_pool_max_size
     )
-    async with pool.acquire() as conn:
-        await apply_migrations(conn, [*MIGRATIONS, *load_migrations("services.user")])
 
     keys = FileKeyStore(
         settings.jwt_key_dir,
@@ -92,14 +89,11 @@ async def build(runtime: Runtime) -> ServiceSpec:
             await store.purge(utc_now(), idle)
             await asyncio.sleep(3600)
 
-    async def probe_database() -> None:
-        await pool.fetchval("SELECT 1")
-
     return ServiceSpec(
         name="user",
         services=[SERVICE_NAME],
         register=[lambda server: user_pb2_grpc.add_UserServiceServicer_to_server(servicer, server)],
-        probes={"postgres": probe_database},
+        probes={"postgres": pool_probe(pool)},
         background=[OutboxRelay(pool, publisher).run, reload_keys, purge_expired],
         cleanup=[pool.close, publisher.stop],
         key_source=keys,
