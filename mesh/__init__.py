@@ -1,1 +1,1 @@
-"""The shared service runtime of shopmesh (see mesh/README.md); `mesh.platform` runs it locally."""
+"""The shared service runtime of shopmesh (see mesh/README.md); `launcher` runs it locally."""

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from mesh.platform.infra import Infrastructure
-from mesh.platform.testing import (
+from launcher.infra import Infrastructure
+from launcher.testing import (
     DatabaseFactory,
     RunningPlatform,
     SmtpCapture,
@@ -20,7 +20,7 @@ from mesh.platform.testing import (
     session_infrastructure,
     start_platform,
 )
-from mesh.platform.testing import (
+from launcher.testing import (
     smtp_capture as start_smtp_capture,
 )
 

@@ -123,7 +123,7 @@ def buf_breaking() -> Outcome:
     return Outcome(outcome.ok, f"against {ref}")
 
 
-PACKAGE_PATHS = ("mesh", "services", "gateway", "tools")
+PACKAGE_PATHS = ("mesh", "services", "gateway", "launcher", "tools")
 TESTS_DIR = "tests"
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mesh.platform.mailbox import body_text
+from launcher.mailbox import body_text
 
 from .rest import ADDRESS, Api, eventually, money
 

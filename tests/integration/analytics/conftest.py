@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from mesh.platform.testing import DatabaseFactory
+from launcher.testing import DatabaseFactory
 from services.analytics.main import TOPICS
 from services.analytics.main import build as build_analytics
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mesh.platform.testing import DatabaseFactory, SmtpCapture
+from launcher.testing import DatabaseFactory, SmtpCapture
 from services.notification.main import TOPICS
 from services.notification.main import build as build_notification
 

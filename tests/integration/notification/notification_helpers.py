@@ -15,8 +15,8 @@ from shop.events.v1 import events_pb2
 from shop.order.v1 import order_pb2
 from shop.user.v1 import user_pb2, user_pb2_grpc
 
+from launcher.mailbox import Mailbox
 from mesh.events import Event, new_event
-from mesh.platform.mailbox import Mailbox
 
 from ..user.harness import Running
 

@@ -10,7 +10,7 @@ from google.protobuf import field_mask_pb2
 from shop.notification.v1 import notification_pb2, notification_pb2_grpc
 from shop.user.v1 import user_pb2, user_pb2_grpc
 
-from mesh.platform.testing import SmtpCapture
+from launcher.testing import SmtpCapture
 
 from ..user.harness import ORDER_SECRET, Running
 from .event_bus import publisher

@@ -14,9 +14,9 @@ from aiosmtpd.handlers import Mailbox as MaildirHandler
 from aiosmtpd.smtp import SMTP
 from shop.notification.v1 import notification_pb2, notification_pb2_grpc
 
+from launcher.mailbox import Mailbox, body_text
+from launcher.testing import DatabaseFactory, SmtpCapture
 from mesh.events import topic_for
-from mesh.platform.mailbox import Mailbox, body_text
-from mesh.platform.testing import DatabaseFactory, SmtpCapture
 from services.notification.main import build as build_notification
 
 from ..user.harness import Running, service_running

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
+from launcher.testing import DatabaseFactory, SmtpCapture
 from mesh.migrations import apply_migrations, load_migrations
-from mesh.platform.testing import DatabaseFactory, SmtpCapture
 from services.notification.adapters.mail import Email, SmtpSender, SmtpServer
 from services.notification.adapters.postgres import PostgresNotificationStore
 from services.notification.adapters.sms import SandboxSmsProvider

@@ -16,8 +16,8 @@ import pytest
 from shop.common.v1 import common_pb2
 from shop.order.v1 import order_pb2, order_pb2_grpc
 
+from launcher.testing import DatabaseFactory
 from mesh import rbac
-from mesh.platform.testing import DatabaseFactory
 from services.order.domain.model import Order
 from services.order.service_layer.saga import Checkpoint, FaultHook, no_faults
 

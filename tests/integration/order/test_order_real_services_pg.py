@@ -22,8 +22,8 @@ from shop.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from shop.common.v1 import common_pb2
 from shop.order.v1 import order_pb2, order_pb2_grpc
 
+from launcher.testing import DatabaseFactory
 from mesh import rbac
-from mesh.platform.testing import DatabaseFactory
 from services.cart.main import build as build_cart
 from services.catalog.main import build as build_catalog
 from services.order.domain.model import Order

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
+from launcher.testing import DatabaseFactory
 from mesh.events import MIGRATIONS
 from mesh.migrations import apply_migrations, load_migrations
-from mesh.platform.testing import DatabaseFactory
 from services.order.adapters.postgres import Connection, PostgresOrderStore
 from services.order.domain.idempotency import IdempotencyRecord
 from services.order.domain.model import Address, Order, OrderEvent, OrderLine, OrderStatus

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from mesh.platform.testing import DatabaseFactory
+from launcher.testing import DatabaseFactory
 from services.payment.adapters.sandbox import SandboxLatency, SandboxProvider
 from services.payment.domain.provider import ChargeOutcome, ProviderCharge, ProviderRefund
 from services.payment.main import build as build_payment

@@ -13,8 +13,8 @@ from typing import Any, Literal
 import pytest
 from grpc import aio
 
+from launcher.testing import DatabaseFactory
 from mesh.bootstrap import Build, Serving, serve
-from mesh.platform.testing import DatabaseFactory
 from mesh.settings import RuntimeSettings
 from services.user.main import build as build_user
 

@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from shop.user.v1 import user_pb2, user_pb2_grpc
 
-from mesh.platform.testing import DatabaseFactory
+from launcher.testing import DatabaseFactory
 from services.user.adapters.signing_keys import write_new_key
 from services.user.main import build
 

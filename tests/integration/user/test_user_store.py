@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
+from launcher.testing import DatabaseFactory
 from mesh.events import MIGRATIONS
 from mesh.migrations import apply_migrations, load_migrations
-from mesh.platform.testing import DatabaseFactory
 from services.user.adapters.postgres import Connection, PostgresUserStore
 from services.user.domain.model import User, UserEvent
 from services.user.domain.sessions import RefreshToken
