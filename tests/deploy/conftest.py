@@ -83,14 +83,19 @@ def validator(
 
 @pytest.fixture(scope="session")
 def render_module() -> Iterator[ModuleType]:
-    """deploy/mesh/render.py, imported from its file (deploy/ is not a package)."""
+    """The deploy/mesh/render package, imported from its folder: under pytest the name
+    `deploy` is this test package, so the renderer gets a name of its own."""
+    package = DEPLOY / "mesh" / "render"
     spec = importlib.util.spec_from_file_location(
-        "shopmesh_deploy_render", DEPLOY / "mesh" / "render.py"
+        "shopmesh_deploy_render",
+        package / "__init__.py",
+        submodule_search_locations=[str(package)],
     )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    # dataclasses resolve annotations through sys.modules.
+    # The package's relative imports and dataclasses resolve through sys.modules.
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     yield module
-    sys.modules.pop(spec.name, None)
+    for name in [n for n in sys.modules if n == spec.name or n.startswith(spec.name + ".")]:
+        sys.modules.pop(name, None)

@@ -49,7 +49,7 @@ def test_committed_manifests_equal_what_the_policy_renders(render_module: Module
         if not (ROOT / "deploy" / path).exists()
         or (ROOT / "deploy" / path).read_text(encoding="utf-8") != content
     ]
-    assert not stale, f"run `python deploy/mesh/render.py`; out of date: {stale}"
+    assert not stale, f"run `python -m deploy.mesh.render`; out of date: {stale}"
 
 
 def test_render_check_mode_agrees(render_module: ModuleType) -> None:

@@ -1,0 +1,85 @@
+"""Which Secret keys each workload reads, and the ExternalSecrets that provide them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .manifest import Manifest, dump
+from .policy import Policy, Workload
+
+
+def secret_name(workload: Workload) -> str:
+    return f"{workload.name}-credentials"
+
+
+def secret_env(workload: Workload, env: str, key: str) -> dict[str, Any]:
+    ref = {"name": secret_name(workload), "key": key}
+    return {"name": env, "valueFrom": {"secretKeyRef": ref}}
+
+
+def secret_keys(policy: Policy, workload: Workload) -> list[tuple[str, str]]:
+    """(environment variable, Secret key) pairs the workload reads from its Secret."""
+    keys = [
+        (policy.stores[s]["env"], policy.stores[s]["secret_key"])
+        for s in workload.stores
+        if "secret_key" in policy.stores[s]
+    ]
+    if workload.spec.get("smtp"):
+        keys.append(("SMTP_URL", "smtp-url"))
+    if not workload.is_gateway:
+        keys.append(("SERVICE_CLIENT_SECRET", "service-client-secret"))
+    keys += list(workload.spec.get("extra_secrets", {}).items())
+    return keys
+
+
+def external_secrets(policy: Policy) -> list[Manifest]:
+    """ExternalSecrets that materialise each workload's Secret from the cluster's secret store."""
+    manifests: list[Manifest] = []
+    for workload in policy.workloads:
+        keys = secret_keys(policy, workload)
+        if not keys:
+            continue
+        manifests.append(
+            _external_secret(secret_name(workload), workload.name, [k for _, k in keys])
+        )
+        if "jwt_key_secret" in workload.spec:
+            manifests.append(_key_directory_secret(workload.spec["jwt_key_secret"]))
+    return manifests
+
+
+def _key_directory_secret(name: str) -> Manifest:
+    # Every property of the remote entry becomes one `<kid>.pem` file of JWT_KEY_DIR, so keys
+    # are rotated by adding a property in the secret store, not by editing manifests.
+    return {
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "ExternalSecret",
+        "metadata": {"name": name},
+        "spec": {
+            "refreshInterval": "1h",
+            "secretStoreRef": {"kind": "ClusterSecretStore", "name": "shopmesh-secrets"},
+            "target": {"name": name, "creationPolicy": "Owner"},
+            "dataFrom": [{"extract": {"key": f"shopmesh/{name}"}}],
+        },
+    }
+
+
+def _external_secret(name: str, remote: str, keys: list[str]) -> Manifest:
+    return {
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "ExternalSecret",
+        "metadata": {"name": name},
+        "spec": {
+            "refreshInterval": "1h",
+            "secretStoreRef": {"kind": "ClusterSecretStore", "name": "shopmesh-secrets"},
+            "target": {"name": name, "creationPolicy": "Owner"},
+            "data": [
+                {"secretKey": key, "remoteRef": {"key": f"shopmesh/{remote}", "property": key}}
+                for key in keys
+            ],
+        },
+    }
+
+
+def files(policy: Policy) -> dict[Path, str]:
+    return {Path("k8s/base/secrets/external-secrets.yaml"): dump(external_secrets(policy))}
