@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
 
+from mesh.roster import SERVICE_PORTS
+
 __all__ = [
     "SERVICE_PORTS",
     "ClientSettings",
@@ -20,18 +22,7 @@ __all__ = [
     "SettingsError",
 ]
 
-# Default gRPC port of every service; metrics listen on gRPC port + METRICS_PORT_OFFSET.
-SERVICE_PORTS: Final[Mapping[str, int]] = {
-    "user": 50051,
-    "catalog": 50052,
-    "cart": 50053,
-    "order": 50054,
-    "payment": 50055,
-    "notification": 50056,
-    "review": 50057,
-    "search": 50058,
-    "analytics": 50059,
-}
+# Metrics listen on the service's gRPC port (mesh.roster.SERVICE_PORTS) + METRICS_PORT_OFFSET.
 METRICS_PORT_OFFSET: Final = 1000
 LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 

@@ -10,7 +10,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from mesh.auth.service_token import ServiceTokenProvider
 from mesh.clients.interceptors import CallAs, OutgoingCallInterceptor
-from mesh.clients.service_config import full_service_name, read_methods, service_config_json
+from mesh.clients.service_config import channel_options, full_service_name
 from mesh.settings import ClientSettings
 from mesh.tracing import client_tracing_interceptors
 
@@ -49,21 +49,11 @@ class ChannelFactory:
 
     def _create(self, service: str, call_as: CallAs) -> aio.Channel:
         target = self._settings.address_of(service)
-        full_name = full_service_name(service)
-        config = service_config_json(
-            full_name,
-            read_methods(full_name),
+        options = channel_options(
+            full_service_name(service),
             timeout_seconds=self._settings.default_deadline_seconds,
+            keepalive_seconds=self._settings.keepalive_seconds,
         )
-        keepalive_ms = int(self._settings.keepalive_seconds * 1000)
-        options: list[tuple[str, Any]] = [
-            ("grpc.service_config", config),
-            ("grpc.enable_retries", 1),
-            ("grpc.keepalive_time_ms", keepalive_ms),
-            ("grpc.keepalive_timeout_ms", 10_000),
-            ("grpc.keepalive_permit_without_calls", 1),
-            ("grpc.http2.max_pings_without_data", 0),
-        ]
         interceptors: list[Any] = [
             OutgoingCallInterceptor(
                 default_timeout_seconds=self._settings.default_deadline_seconds,

@@ -5,11 +5,17 @@ from __future__ import annotations
 import importlib
 import json
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final
 
 from google.protobuf import descriptor, descriptor_pb2, descriptor_pool
 
-__all__ = ["READ_PREFIXES", "full_service_name", "read_methods", "service_config_json"]
+__all__ = [
+    "READ_PREFIXES",
+    "channel_options",
+    "full_service_name",
+    "read_methods",
+    "service_config_json",
+]
 
 # AIP standard methods without side effects; only these are retried automatically.
 READ_PREFIXES: Final = ("Get", "List", "BatchGet", "Search", "Suggest")
@@ -90,3 +96,20 @@ def service_config_json(
             "retryThrottling": {"maxTokens": 10, "tokenRatio": 0.1},
         }
     )
+
+
+def channel_options(
+    full_name: str, *, timeout_seconds: float, keepalive_seconds: float
+) -> list[tuple[str, Any]]:
+    """Options of every channel to a service: its service config, retries and keepalive."""
+    config = service_config_json(
+        full_name, read_methods(full_name), timeout_seconds=timeout_seconds
+    )
+    return [
+        ("grpc.service_config", config),
+        ("grpc.enable_retries", 1),
+        ("grpc.keepalive_time_ms", int(keepalive_seconds * 1000)),
+        ("grpc.keepalive_timeout_ms", 10_000),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.max_pings_without_data", 0),
+    ]

@@ -13,7 +13,12 @@ from mesh import rbac
 from mesh.auth import Identity, IssuedToken, ServiceTokenProvider, identity_scope
 from mesh.clients import CallAs
 from mesh.clients.interceptors import OutgoingCallInterceptor
-from mesh.clients.service_config import full_service_name, read_methods, service_config_json
+from mesh.clients.service_config import (
+    channel_options,
+    full_service_name,
+    read_methods,
+    service_config_json,
+)
 from mesh.context import RequestContext, request_scope
 from mesh.errors import DeadlineExceededError
 
@@ -146,3 +151,14 @@ def test_service_config_retries_reads_only() -> None:
     assert {entry["method"] for entry in retried["name"]} == set(reads)
     assert retried["retryPolicy"]["retryableStatusCodes"] == ["UNAVAILABLE"]
     assert read_methods("shop.nothing.v1.NothingService") == []
+
+
+def test_channel_options_carry_the_service_config_and_keepalive() -> None:
+    name = full_service_name("cart")
+    options = dict(channel_options(name, timeout_seconds=2, keepalive_seconds=30))
+    assert options["grpc.service_config"] == service_config_json(
+        name, read_methods(name), timeout_seconds=2
+    )
+    assert options["grpc.enable_retries"] == 1
+    assert options["grpc.keepalive_time_ms"] == 30_000
+    assert options["grpc.keepalive_permit_without_calls"] == 1
