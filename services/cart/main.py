@@ -1,4 +1,4 @@
-"""Assembles the cart service: settings in, Redis store and catalog client built, servicer wired."""
+"""The one place that assembles the cart service."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from shop.catalog.v1 import catalog_pb2_grpc
 from mesh.bootstrap import Runtime
 from mesh.events import EventPublisher
 from mesh.server import ServiceSpec
-from services.cart.adapters.catalog_client import GrpcProductCatalog
-from services.cart.adapters.redis_store import RedisCartStore
-from services.cart.events import PRODUCER
-from services.cart.outbox import OutboxRelay
-from services.cart.service import CartService
-from services.cart.servicer import CartServicer
-from services.cart.settings import Settings
+
+from .adapters.catalog import GrpcProductCatalog
+from .adapters.events import PRODUCER
+from .adapters.outbox import OutboxRelay
+from .adapters.redis_store import RedisCartStore
+from .service_layer.carts import CartService
+from .servicer import CartServicer
+from .settings import Settings
 
 SERVICE_NAME = cart_pb2.DESCRIPTOR.services_by_name["CartService"].full_name
 
@@ -24,13 +25,18 @@ SERVICE_NAME = cart_pb2.DESCRIPTOR.services_by_name["CartService"].full_name
 async def build(runtime: Runtime) -> ServiceSpec:
     settings = Settings.from_env(runtime.environ)
     redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    publisher = EventPublisher(settings.kafka_bootstrap_servers, client_id=PRODUCER)
     store = RedisCartStore(redis, ttl_seconds=settings.cart_ttl_seconds)
-    await store.create_outbox_group()
+    try:
+        await store.create_outbox_group()
+        await publisher.start()
+    except BaseException:
+        # The runtime only cleans up what build returned; a failed start closes its own.
+        await redis.aclose()
+        raise
     catalog = GrpcProductCatalog(
         catalog_pb2_grpc.CatalogServiceStub(runtime.channels.channel("catalog"))
     )
-    publisher = EventPublisher(settings.kafka_bootstrap_servers, client_id=PRODUCER)
-    await publisher.start()
     relay = OutboxRelay(store, publisher)
     servicer = CartServicer(CartService(store, catalog, settings.default_currency))
 
@@ -46,5 +52,6 @@ async def build(runtime: Runtime) -> ServiceSpec:
         register=[register],
         probes={"redis": ping_redis},
         background=[relay.run],
+        # Run in reverse: stop Kafka, then close Redis.
         cleanup=[redis.aclose, publisher.stop],
     )

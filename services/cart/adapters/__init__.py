@@ -1,1 +1,1 @@
-"""The cart's adapters: its Redis store and its view of the catalog."""
+"""Everything that talks to the outside: Redis, the catalog, Kafka, protobuf."""

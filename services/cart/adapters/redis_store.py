@@ -24,10 +24,13 @@ from typing import Any, Final
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from mesh.clock import utc_now
 from mesh.errors import NotFoundError
-from services.cart import domain
-from services.cart.adapters.repository import CartStore, OutboxEntry, PendingEvent
-from services.cart.domain import CartLine, Money, StoredCart
+
+from ..domain import limits
+from ..domain.model import CartEvent, CartLine, Money, StoredCart
+from ..service_layer.ports import CartStore
+from .events import OutboxEntry, envelope_bytes
 
 OUTBOX_STREAM: Final = "cart:outbox"
 OUTBOX_GROUP: Final = "cart-relay"
@@ -115,6 +118,8 @@ def cart_key(user_id: str) -> str:
 
 
 class RedisCartStore(CartStore):
+    """The cart store, and the outbox its writes append to (`OutboxRelay` reads it)."""
+
     def __init__(self, redis: Redis, *, ttl_seconds: int, consumer_name: str = "") -> None:
         self._redis = redis
         self._ttl_ms = ttl_seconds * 1000
@@ -133,17 +138,15 @@ class RedisCartStore(CartStore):
             fields, ttl_ms = await pipe.execute()
         return _cart_from_hash(user_id, fields, ttl_ms)
 
-    async def add(
-        self, user_id: str, line: CartLine, *, inventory: int, event: PendingEvent
-    ) -> int:
+    async def add(self, user_id: str, line: CartLine, *, inventory: int, event: CartEvent) -> int:
         outcome, value = await self._add(
             keys=[cart_key(user_id), OUTBOX_STREAM],
             args=[
                 line.product_id,
                 line.quantity,
                 inventory,
-                domain.MAX_QUANTITY,
-                domain.MAX_LINES,
+                limits.MAX_QUANTITY,
+                limits.MAX_LINES,
                 self._ttl_ms,
                 line.name,
                 line.unit_price.currency,
@@ -152,11 +155,11 @@ class RedisCartStore(CartStore):
             ],
         )
         if outcome == "LINE_LIMIT":
-            raise domain.line_limit_exceeded(line.product_id, int(value))
+            raise limits.line_limit_exceeded(line.product_id, int(value))
         if outcome == "STOCK":
-            raise domain.insufficient_stock(line.product_id, int(value))
+            raise limits.insufficient_stock(line.product_id, int(value))
         if outcome == "CART_FULL":
-            raise domain.cart_full(line.product_id)
+            raise limits.cart_full(line.product_id)
         return int(value)
 
     async def set_quantity(
@@ -165,8 +168,8 @@ class RedisCartStore(CartStore):
         line: CartLine,
         *,
         inventory: int,
-        added: PendingEvent,
-        removed: PendingEvent,
+        added: CartEvent,
+        removed: CartEvent,
     ) -> None:
         outcome, value = await self._set(
             keys=[cart_key(user_id), OUTBOX_STREAM],
@@ -189,9 +192,9 @@ class RedisCartStore(CartStore):
                 resource_name=f"carts/{user_id}/items/{line.product_id}",
             )
         if outcome == "STOCK":
-            raise domain.insufficient_stock(line.product_id, int(value))
+            raise limits.insufficient_stock(line.product_id, int(value))
 
-    async def remove(self, user_id: str, product_id: str, *, event: PendingEvent) -> bool:
+    async def remove(self, user_id: str, product_id: str, *, event: CartEvent) -> bool:
         outcome, _ = await self._remove(
             keys=[cart_key(user_id), OUTBOX_STREAM], args=[product_id, self._ttl_ms, _text(event)]
         )
@@ -242,8 +245,8 @@ class RedisCartStore(CartStore):
                 await pipe.execute()
 
 
-def _text(event: PendingEvent) -> str:
-    return base64.b64encode(event.payload).decode()
+def _text(event: CartEvent) -> str:
+    return base64.b64encode(envelope_bytes(event)).decode()
 
 
 def _stream_entries(reply: Any) -> list[tuple[str, dict[str, str]]]:
@@ -267,5 +270,5 @@ def _cart_from_hash(user_id: str, fields: dict[str, str], ttl_ms: int) -> Stored
     )
     updated = fields.get("_updated")
     updated_at = datetime.fromtimestamp(int(updated) / 1000, tz=UTC) if updated else None
-    expires_at = datetime.now(UTC) + timedelta(milliseconds=ttl_ms) if ttl_ms > 0 else None
+    expires_at = utc_now() + timedelta(milliseconds=ttl_ms) if ttl_ms > 0 else None
     return StoredCart(user_id, lines, updated_at, expires_at)

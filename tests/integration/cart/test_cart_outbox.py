@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from redis.asyncio import Redis
 
 from mesh.events import Event, EventPublisher
-from services.cart import events
+from services.cart.adapters.outbox import OutboxRelay
 from services.cart.adapters.redis_store import RedisCartStore
-from services.cart.domain import CartLine, Money
-from services.cart.outbox import OutboxRelay
+from services.cart.domain.model import CartEvent, CartLine, Money
 
 from ..service_harness import read_events
 from .cart_harness import new_user
@@ -22,13 +19,6 @@ pytestmark = pytest.mark.integration
 class BrokenPublisher:
     async def publish(self, event: Event) -> None:
         raise ConnectionError("broker unreachable")
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url, decode_responses=True)
-    yield client
-    await client.aclose()
 
 
 async def test_an_event_whose_publish_failed_is_published_by_the_retry(
@@ -42,7 +32,7 @@ async def test_an_event_whose_publish_failed_is_published_by_the_retry(
         user,
         CartLine("mug", 2, "Mug", price),
         inventory=10,
-        event=events.item_added(user, "mug", price),
+        event=CartEvent.item_added(user, "mug", price),
     )
     with pytest.raises(ConnectionError):
         await OutboxRelay(store, BrokenPublisher()).publish_pending()

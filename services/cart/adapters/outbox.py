@@ -7,11 +7,19 @@ are claimed by another after a while. At-least-once: consumers dedupe on `event_
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from mesh.events import Event, relay_forever
-from services.cart.adapters.repository import CartStore
-from services.cart.events import completed
+
+from .events import OutboxEntry, completed
+
+
+class OutboxSource(Protocol):
+    async def pending_events(self, limit: int) -> list[OutboxEntry]:
+        """Events of committed writes not yet confirmed published, oldest first."""
+
+    async def confirm_published(self, entry_ids: Sequence[str]) -> None: ...
 
 
 class Publisher(Protocol):
@@ -21,14 +29,14 @@ class Publisher(Protocol):
 class OutboxRelay:
     def __init__(
         self,
-        store: CartStore,
+        source: OutboxSource,
         publisher: Publisher,
         *,
         batch_size: int = 100,
         retry_seconds: float = 0.5,
         max_backoff_seconds: float = 10.0,
     ) -> None:
-        self._store = store
+        self._source = source
         self._publisher = publisher
         self._batch_size = batch_size
         self._retry_seconds = retry_seconds
@@ -47,8 +55,8 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """Publishes one batch (waiting briefly for new entries); returns how many."""
-        entries = await self._store.pending_events(self._batch_size)
+        entries = await self._source.pending_events(self._batch_size)
         for entry in entries:
             await self._publisher.publish(completed(entry))
-        await self._store.confirm_published([entry.entry_id for entry in entries])
+        await self._source.confirm_published([entry.entry_id for entry in entries])
         return len(entries)

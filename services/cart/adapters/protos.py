@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Final
 
-from google.protobuf import timestamp_pb2
 from shop.cart.v1 import cart_pb2
 from shop.common.v1 import common_pb2
 
+from mesh.clock import to_timestamp
 from mesh.money import from_minor_units, to_minor_units
-from services.cart.domain import Availability, Money, PricedCart, PricedLine
+
+from ..domain.model import Availability, Money, PricedCart, PricedLine
 
 _AVAILABILITY: Final = {
     Availability.IN_STOCK: cart_pb2.ITEM_AVAILABILITY_IN_STOCK,
@@ -30,12 +30,6 @@ def money_to_proto(money: Money) -> common_pb2.Money:
     return from_minor_units(money.currency, money.minor)
 
 
-def timestamp(at: datetime) -> timestamp_pb2.Timestamp:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(at)
-    return stamp
-
-
 def cart_to_proto(cart: PricedCart) -> cart_pb2.Cart:
     message = cart_pb2.Cart(
         user_id=cart.user_id,
@@ -44,9 +38,9 @@ def cart_to_proto(cart: PricedCart) -> cart_pb2.Cart:
         item_count=cart.item_count,
     )
     if cart.updated_at is not None:
-        message.update_time.CopyFrom(timestamp(cart.updated_at))
+        message.update_time.CopyFrom(to_timestamp(cart.updated_at))
     if cart.expires_at is not None:
-        message.expire_time.CopyFrom(timestamp(cart.expires_at))
+        message.expire_time.CopyFrom(to_timestamp(cart.expires_at))
     return message
 
 

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import grpc
 from shop.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 
-from services.cart.adapters.repository import ProductCatalog
-from services.cart.convert import money_from_proto
-from services.cart.domain import ProductInfo
+from ..domain.model import ProductInfo
+from ..service_layer.ports import ProductCatalog
+from .protos import money_from_proto
 
 
 class GrpcProductCatalog(ProductCatalog):

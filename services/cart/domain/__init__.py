@@ -1,0 +1,1 @@
+"""Cart rules: plain Python, no gRPC and no I/O."""

@@ -1,0 +1,1 @@
+"""Use cases of the cart service, and the ports they need."""
