@@ -24,6 +24,8 @@ from gateway.http import (
 )
 from gateway.observability import AccessLog, GatewayMetrics
 from gateway.pipeline import Pipeline, RequestLog, limit_headers
+from gateway.security_headers import SecurityHeaders
+from gateway.storefront import Storefront
 from gateway.transcoding.errors import status_json
 from gateway.upstream import Upstream
 
@@ -47,6 +49,8 @@ class GatewayApp:
         tracer: trace.Tracer,
         access_log: AccessLog,
         on_close: Sequence[Callable[[], Awaitable[None]]] = (),
+        storefront: Storefront | None = None,
+        security_headers: SecurityHeaders | None = None,
     ) -> None:
         self._pipeline = pipeline
         self._upstreams = upstreams
@@ -57,6 +61,8 @@ class GatewayApp:
         self._tracer = tracer
         self._access_log = access_log
         self._on_close = tuple(on_close)
+        self._storefront = storefront
+        self._security_headers = security_headers or SecurityHeaders()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -96,6 +102,7 @@ class GatewayApp:
             if response.status >= 500:
                 span.set_status(trace.StatusCode.ERROR)
             response.headers.append(("x-request-id", log.request_id))
+            response.headers.extend(self._security_headers.headers_for(response, log.rpc))
             await send_response(send, response)
             elapsed = time.perf_counter() - started
             self._metrics.observe(request, log, response.status, elapsed)
@@ -111,6 +118,11 @@ class GatewayApp:
         if path in _PROBES:
             log.route = path
             return await self._probe(path)
+        if self._storefront is not None and self._storefront.owns(path):
+            # Static files from memory, outside the API's rate limit: a page load must not
+            # spend the shopper's budget of API calls.
+            log.route = "storefront"
+            return self._storefront.respond(request)
         if self._pipeline.is_preflight(request):
             log.route = "preflight"
             return self._pipeline.preflight(request)

@@ -22,7 +22,9 @@ from gateway.edge.tokens import CachingVerifier
 from gateway.observability import AccessLog, GatewayMetrics
 from gateway.openapi import build_openapi
 from gateway.pipeline import EdgeLimits, Pipeline
+from gateway.security_headers import SecurityHeaders
 from gateway.settings import GatewaySettings
+from gateway.storefront import Storefront, default_web_dir
 from gateway.transcoding.router import Router
 from gateway.transcoding.routes import Route, routes_from_services
 from gateway.upstream import Upstream, Upstreams, short_service_name
@@ -113,6 +115,8 @@ def build_app(
         tracer=provider.get_tracer("gateway"),
         access_log=AccessLog(),
         on_close=[*on_close, _ProviderShutdown(provider)],
+        storefront=Storefront(settings.web_dir or default_web_dir()),
+        security_headers=SecurityHeaders(hsts_max_age=settings.hsts_max_age),
     )
 
 

@@ -64,6 +64,11 @@ class GatewaySettings:
     # Short names (`user`, `catalog`) of the services /readyz waits for; empty: every service
     # that has a route. A partial deployment lists the services it runs.
     ready_upstreams: tuple[str, ...] = ()
+    # Strict-Transport-Security max-age in seconds; 0 (the default) sends none, as fits plain
+    # local HTTP. Set it where the gateway is reached over HTTPS only.
+    hsts_max_age: int = 0
+    # The storefront's files; None: web/ in the repository (gateway.storefront.default_web_dir).
+    web_dir: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> GatewaySettings:
@@ -107,7 +112,13 @@ class GatewaySettings:
             },
             clients=ClientSettings.from_env(environ),
             ready_upstreams=env.csv("GATEWAY_UPSTREAMS"),
+            hsts_max_age=env.integer("GATEWAY_HSTS_MAX_AGE", 0, minimum=0),
+            web_dir=_optional_path(env.optional_string("GATEWAY_WEB_DIR")),
         )
+
+
+def _optional_path(value: str | None) -> Path | None:
+    return Path(value) if value else None
 
 
 def _networks(items: tuple[str, ...]) -> tuple[IpNetwork, ...]:
