@@ -1,14 +1,18 @@
 """Regenerate gen/ from proto/ (`make gen`), or check that gen/ is up to date (`--check`).
 
-Third-party imports are not committed: they are copied into build/proto-deps/ from the
-installed googleapis-common-protos package (google/api) and from the protovalidate Go module
-(buf/validate), pinned below. Generation runs `buf generate` with local plugins only.
+The third-party protos the contracts import are committed, pinned, in third_party/proto/ (see
+its README): buf lint/format/breaking/generate work on a fresh clone with nothing fetched.
+`--update-third-party` refreshes that copy from its sources (google/api from the installed
+googleapis-common-protos package, buf/validate from the protovalidate Go module, pinned below)
+and rewrites its checksums. Generation runs `buf generate` with local plugins only.
 """
 
 from __future__ import annotations
 
 import argparse
 import filecmp
+import hashlib
+import importlib.metadata
 import importlib.util
 import json
 import logging
@@ -21,13 +25,16 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEPS_DIR = ROOT / "build" / "proto-deps"
+THIRD_PARTY_DIR = ROOT / "third_party" / "proto"
+CHECKSUMS_FILE = THIRD_PARTY_DIR / "SHA256SUMS"
 GEN_DIR_NAME = "gen"
 PROTOVALIDATE_MODULE = "github.com/bufbuild/protovalidate"
 PROTOVALIDATE_VERSION = "v1.2.2"
 PROTOVALIDATE_PROTO = "proto/protovalidate/buf/validate/validate.proto"
+GOOGLEAPIS_PACKAGE = "googleapis-common-protos"
+GOOGLEAPIS_VERSION = "1.76.0"
 GOOGLE_API_PROTOS = ("google/api/annotations.proto", "google/api/http.proto")
-STAMP = f"{PROTOVALIDATE_MODULE}@{PROTOVALIDATE_VERSION}"
+VALIDATE_PROTO = "buf/validate/validate.proto"
 # Generated trees that are Python packages; every directory below them gets an __init__.py.
 GENERATED_PACKAGES = ("shop", "buf")
 PACKAGE_DOCSTRING = (
@@ -73,11 +80,12 @@ def _protovalidate_source() -> Path:
     if go is None:
         raise GenerationError(
             "Go is needed to fetch buf/validate/validate.proto from the Go module "
-            f"{STAMP}: install Go 1.21+ (https://go.dev/dl/)"
+            f"{PROTOVALIDATE_MODULE}@{PROTOVALIDATE_VERSION}: install Go 1.21+"
         )
+    module = f"{PROTOVALIDATE_MODULE}@{PROTOVALIDATE_VERSION}"
     env = dict(os.environ, GOFLAGS="-mod=mod", GO111MODULE="on")
     result = subprocess.run(
-        [go, "mod", "download", "-json", STAMP],
+        [go, "mod", "download", "-json", module],
         capture_output=True,
         text=True,
         env=env,
@@ -85,35 +93,50 @@ def _protovalidate_source() -> Path:
         check=False,
     )
     if result.returncode != 0:
-        raise GenerationError(f"go mod download {STAMP} failed:\n{result.stdout}{result.stderr}")
+        raise GenerationError(f"go mod download {module} failed:\n{result.stdout}{result.stderr}")
     module_dir = Path(json.loads(result.stdout)["Dir"])
     return module_dir / PROTOVALIDATE_PROTO
 
 
 def _google_api_root() -> Path:
     """Import root holding google/api/*.proto, shipped by googleapis-common-protos."""
+    installed = importlib.metadata.version(GOOGLEAPIS_PACKAGE)
+    if installed != GOOGLEAPIS_VERSION:
+        raise GenerationError(
+            f"{GOOGLEAPIS_PACKAGE} {installed} is installed but the copy is pinned to "
+            f"{GOOGLEAPIS_VERSION}: change GOOGLEAPIS_VERSION in tools/gen_proto.py on purpose"
+        )
     spec = importlib.util.find_spec("google.api.http_pb2")
     if spec is None or spec.origin is None:
-        raise GenerationError("googleapis-common-protos is not installed: run `make install`")
+        raise GenerationError(f"{GOOGLEAPIS_PACKAGE} is not installed: run `make install`")
     return Path(spec.origin).resolve().parent.parent.parent
 
 
-def prepare_deps(deps_dir: Path = DEPS_DIR) -> Path:
-    """Fill `deps_dir` with the third-party .proto files our contracts import."""
-    stamp_file = deps_dir / ".source"
-    validate_target = deps_dir / "buf" / "validate" / "validate.proto"
+def third_party_files() -> tuple[str, ...]:
+    """The committed third-party protos, relative to THIRD_PARTY_DIR."""
+    return (*GOOGLE_API_PROTOS, VALIDATE_PROTO)
+
+
+def checksums(directory: Path = THIRD_PARTY_DIR) -> str:
+    """`sha256sum`-style lines for the third-party protos under `directory`."""
+    lines = [
+        f"{hashlib.sha256((directory / name).read_bytes()).hexdigest()}  {name}\n"
+        for name in third_party_files()
+    ]
+    return "".join(lines)
+
+
+def update_third_party(target: Path = THIRD_PARTY_DIR) -> Path:
+    """Refresh the committed copy from its pinned sources and rewrite its checksums."""
     google_root = _google_api_root()
-    for name in GOOGLE_API_PROTOS:
-        target = deps_dir / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(google_root / name, target)
-    cached = stamp_file.exists() and stamp_file.read_text().strip() == STAMP
-    if not (cached and validate_target.exists()):
-        source = _protovalidate_source()
-        validate_target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, validate_target)
-        stamp_file.write_text(STAMP + "\n")
-    return deps_dir
+    sources = {name: google_root / name for name in GOOGLE_API_PROTOS}
+    sources[VALIDATE_PROTO] = _protovalidate_source()
+    for name, source in sources.items():
+        destination = target / name
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        destination.write_bytes(source.read_bytes())
+    (target / CHECKSUMS_FILE.name).write_text(checksums(target))
+    return target
 
 
 def _add_package_markers(gen_dir: Path) -> None:
@@ -147,7 +170,6 @@ def _add_async_stub_aliases(gen_dir: Path) -> None:
 
 def generate(output_root: Path = ROOT) -> Path:
     """Run `buf generate` so that the code lands in `output_root`/gen; return that directory."""
-    prepare_deps()
     cmd = [buf_executable(), "generate", "--template", "buf.gen.yaml"]
     if output_root != ROOT:
         cmd += ["--output", str(output_root)]
@@ -196,13 +218,15 @@ def main(argv: list[str] | None = None) -> int:
         "--check", action="store_true", help="fail when gen/ differs from a fresh generation"
     )
     parser.add_argument(
-        "--deps-only", action="store_true", help="only fetch the third-party .proto files"
+        "--update-third-party",
+        action="store_true",
+        help="refresh third_party/proto from its pinned sources (needs Go), then stop",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        if args.deps_only:
-            log.info("third-party protos in %s", prepare_deps().relative_to(ROOT))
+        if args.update_third_party:
+            log.info("third-party protos refreshed in %s", update_third_party().relative_to(ROOT))
             return 0
         if args.check:
             problems = check()

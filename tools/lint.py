@@ -4,11 +4,12 @@ Every check runs even when an earlier one fails, so one run shows everything to 
 status is non-zero when any check failed.
 
 `buf breaking` compares the working tree with the `main` branch (override with the git ref in
-BUF_BREAKING_AGAINST). The third-party imports are not in git, so the ref's proto/ and buf.yaml
-are exported to a temporary directory, completed with build/proto-deps/ and built into an image
-that buf compares against. When the ref has no contracts yet (the first commit adding them),
-there is nothing to break and the check says so. When no such ref exists, the check fails in CI
-(CI set) and is reported as skipped on a developer machine.
+BUF_BREAKING_AGAINST). The ref's buf.yaml, proto/ and third_party/proto/ are exported to a
+temporary directory that buf compares against. A ref from before the third-party protos were
+committed (its buf.yaml names the git-ignored build/proto-deps/) gets today's pinned copy in
+that place. When the ref has no contracts yet (the first commit adding them), there is nothing
+to break and the check says so. When no such ref exists, the check fails in CI (CI set) and is
+reported as skipped on a developer machine.
 """
 
 from __future__ import annotations
@@ -29,15 +30,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tools.gen_proto import (  # noqa: E402
-    DEPS_DIR,
     ROOT,
+    THIRD_PARTY_DIR,
     GenerationError,
-    prepare_deps,
     tool_env,
 )
 
 PROTO_DIR = "proto"
 BUF_CONFIG = "buf.yaml"
+THIRD_PARTY = THIRD_PARTY_DIR.relative_to(ROOT).as_posix()
+# Where refs from before the committed copy expected the third-party protos (git-ignored there).
+LEGACY_DEPS_DIR = "build/proto-deps"
 DEFAULT_AGAINST_REFS = ("main", "origin/main")
 
 log = logging.getLogger("lint")
@@ -74,8 +77,8 @@ def buf_lint() -> Outcome:
 
 
 def buf_format() -> Outcome:
-    # Only our module: the third-party files in build/proto-deps are formatted by their owners.
-    return run([buf(), "format", PROTO_DIR, "-d", "--exit-code"])
+    # The whole workspace, as a developer would run it: the third-party copy is in buf's style.
+    return run([buf(), "format", "-d", "--exit-code"])
 
 
 def resolve_against_ref() -> str | None:
@@ -93,14 +96,24 @@ def ref_has_contracts(ref: str) -> bool:
     return BUF_CONFIG in names and any(name.endswith(".proto") for name in names)
 
 
+def ref_has_third_party(ref: str) -> bool:
+    listing = git("ls-tree", "--name-only", ref, "--", THIRD_PARTY)
+    return bool(listing.stdout.strip())
+
+
 def export_ref(ref: str, target: Path) -> None:
-    """Write the ref's buf.yaml and proto/ into `target`, plus our third-party imports."""
-    archive = git("archive", "--format=tar", ref, BUF_CONFIG, PROTO_DIR)
+    """Write the ref's buf workspace into `target`, with the third-party protos it imports."""
+    has_third_party = ref_has_third_party(ref)
+    paths = [BUF_CONFIG, PROTO_DIR, *([THIRD_PARTY] if has_third_party else [])]
+    archive = git("archive", "--format=tar", ref, *paths)
     if archive.returncode != 0:
         raise GenerationError(f"git archive {ref} failed: {archive.stderr.decode()}")
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(target, filter="data")
-    shutil.copytree(DEPS_DIR, target / DEPS_DIR.relative_to(ROOT))
+    if not has_third_party:
+        # The ref predates the committed copy: its buf.yaml expects the imports in the
+        # git-ignored build/proto-deps/, which held the same pinned files.
+        shutil.copytree(THIRD_PARTY_DIR, target / LEGACY_DEPS_DIR)
 
 
 def buf_breaking() -> Outcome:
@@ -178,25 +191,11 @@ CHECKS: tuple[tuple[str, Callable[[], Outcome]], ...] = (
 )
 
 
-BUF_CHECKS = frozenset({"buf lint", "buf format", "buf breaking"})
-
-
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
-        prepare_deps()
-        deps_error = ""
-    except GenerationError as exc:
-        deps_error = str(exc)
-        log.error("%s", exc)
     results: list[tuple[str, Outcome]] = []
     for name, check in CHECKS:
         log.info("== %s", name)
-        if deps_error and name in BUF_CHECKS:
-            # Without the third-party imports buf cannot build the contracts; the Python
-            # checks below still run.
-            results.append((name, Outcome(False, "third-party protos missing")))
-            continue
         try:
             outcome = check()
         except GenerationError as exc:
