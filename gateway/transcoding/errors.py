@@ -105,7 +105,3 @@ def status_json(status: status_pb2.Status) -> bytes:
             )
     body = {"code": status.code, "message": status.message, "details": details}
     return json.dumps(body, separators=(",", ":")).encode()
-
-
-def status_of(code: grpc.StatusCode, message: str) -> status_pb2.Status:
-    return status_pb2.Status(code=code.value[0], message=message)

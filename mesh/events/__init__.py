@@ -2,11 +2,10 @@
 
 from mesh.events.consumer import EventConsumer, EventHandler, RetryPolicy
 from mesh.events.dedupe import (
+    HandlerDedupes,
     InMemoryProcessedEvents,
-    MongoProcessedEvents,
     PostgresProcessedEvents,
     ProcessedEvents,
-    RedisProcessedEvents,
     current_transaction,
 )
 from mesh.events.envelope import Event, dlq_topic, new_event, topic_for
@@ -23,13 +22,12 @@ __all__ = [
     "EventConsumer",
     "EventHandler",
     "EventPublisher",
+    "HandlerDedupes",
     "InMemoryProcessedEvents",
-    "MongoProcessedEvents",
     "Outbox",
     "OutboxRelay",
     "PostgresProcessedEvents",
     "ProcessedEvents",
-    "RedisProcessedEvents",
     "RetryPolicy",
     "current_transaction",
     "dlq_topic",

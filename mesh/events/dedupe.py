@@ -2,8 +2,9 @@
 
 The PostgreSQL store records the event id in the same transaction as the handler's writes
 (use `current_transaction()` in the handler), so the effect and the mark commit together.
-The MongoDB, Redis and in-memory stores mark after the handler succeeded; a crash in between means
-one redelivery, so handlers on those stores must also be idempotent (e.g. by version).
+The in-memory store marks after the handler succeeded and forgets on restart, so handlers on
+it must also be idempotent (e.g. by version). `HandlerDedupes` marks nothing: for handlers
+that are idempotent by version, or that record their own processed mark.
 """
 
 from __future__ import annotations
@@ -12,14 +13,11 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any, Protocol
 
-from pymongo.errors import DuplicateKeyError
-
 __all__ = [
+    "HandlerDedupes",
     "InMemoryProcessedEvents",
-    "MongoProcessedEvents",
     "PostgresProcessedEvents",
     "ProcessedEvents",
-    "RedisProcessedEvents",
     "current_transaction",
 ]
 
@@ -37,6 +35,14 @@ class ProcessedEvents(Protocol):
     async def process_once(self, consumer: str, event_id: str, handle: Handle) -> bool:
         """Runs `handle` unless `event_id` was processed by `consumer`; True if it ran."""
         ...
+
+
+class HandlerDedupes:
+    """Runs the handler for every record: the handler itself makes a redelivery harmless."""
+
+    async def process_once(self, consumer: str, event_id: str, handle: Handle) -> bool:
+        await handle()
+        return True
 
 
 class InMemoryProcessedEvents:
@@ -76,38 +82,3 @@ class PostgresProcessedEvents:
             finally:
                 _transaction.reset(token)
             return True
-
-
-class MongoProcessedEvents:
-    """Marks in a `processed_events` collection (motor), for the MongoDB-backed services."""
-
-    def __init__(self, database: Any, *, collection: str = "processed_events") -> None:
-        self._collection = database[collection]
-
-    async def process_once(self, consumer: str, event_id: str, handle: Handle) -> bool:
-        key = f"{consumer}:{event_id}"
-        if await self._collection.find_one({"_id": key}, projection={"_id": 1}) is not None:
-            return False
-        await handle()
-        try:
-            await self._collection.insert_one({"_id": key})
-        except DuplicateKeyError:
-            # A concurrent duplicate finished first; both effects were idempotent by design.
-            pass
-        return True
-
-
-class RedisProcessedEvents:
-    """`SET NX` marks with a retention period, for services whose store is Redis."""
-
-    def __init__(self, redis: Any, *, retention_seconds: int = 7 * 24 * 3600) -> None:
-        self._redis = redis
-        self._retention = retention_seconds
-
-    async def process_once(self, consumer: str, event_id: str, handle: Handle) -> bool:
-        key = f"processed-event:{consumer}:{event_id}"
-        if await self._redis.exists(key):
-            return False
-        await handle()
-        await self._redis.set(key, b"1", ex=self._retention, nx=True)
-        return True

@@ -1,4 +1,4 @@
-"""Assembles the search service: settings in, index and consumer built, servicer wired."""
+"""The one place that assembles the search service."""
 
 from __future__ import annotations
 
@@ -10,14 +10,18 @@ from shop.search.v1 import search_pb2, search_pb2_grpc
 
 from mesh.bootstrap import Runtime
 from mesh.clients import CallAs
-from mesh.events import EventConsumer, EventPublisher, topic_for
+from mesh.events import EventConsumer, EventPublisher, HandlerDedupes, topic_for
 from mesh.server import BackgroundTask, ServiceSpec
-from services.search.adapters.index import ProductIndex, connect
-from services.search.reindex import CatalogPages, quiet_client_logs, reindex
-from services.search.service import SearchService
-from services.search.servicer import SearchServicer
-from services.search.settings import Settings
-from services.search.updates import AlwaysHandle, IndexUpdater
+
+from .adapters.catalog import CatalogPages
+from .adapters.events import IndexEvents
+from .adapters.index import ProductIndex, connect
+from .reindex import quiet_client_logs
+from .service_layer.indexing import IndexUpdater
+from .service_layer.reindex import reindex
+from .service_layer.search import SearchService
+from .servicer import SearchServicer
+from .settings import Settings
 
 SERVICE_NAME = search_pb2.DESCRIPTOR.services_by_name["SearchService"].full_name
 logger = logging.getLogger(__name__)
@@ -28,15 +32,21 @@ async def build(runtime: Runtime) -> ServiceSpec:
     quiet_client_logs()
     es = connect(settings.elasticsearch_url)
     index = ProductIndex(es, settings.index_alias)
-    first_start = await index.ensure()
     publisher = EventPublisher(settings.kafka_bootstrap_servers, client_id="search")
-    await publisher.start()
+    try:
+        first_start = await index.ensure()
+        await publisher.start()
+    except BaseException:
+        # The runtime only cleans up what build returned; a failed start closes its own.
+        await es.close()
+        raise
     consumer = EventConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         group_id=settings.consumer_group,
         topics=[topic_for("product"), topic_for("review")],
-        handler=IndexUpdater(index).handle,
-        processed=AlwaysHandle(),
+        handler=IndexEvents(IndexUpdater(index)).handle,
+        # Every change is idempotent by version: no dedupe store needed.
+        processed=HandlerDedupes(),
         dead_letters=publisher,
         tracer=runtime.tracer_provider.get_tracer("search"),
     )
@@ -71,5 +81,6 @@ async def build(runtime: Runtime) -> ServiceSpec:
         register=[register],
         probes={"elasticsearch": index.ping},
         background=background,
+        # Run in reverse: stop Kafka, then close the Elasticsearch client.
         cleanup=[es.close, publisher.stop],
     )

@@ -7,8 +7,8 @@ from typing import Any
 from grpc import aio
 from shop.search.v1 import search_pb2, search_pb2_grpc
 
-from services.search.convert import params_from_request, response_from_results
-from services.search.service import SearchService
+from .adapters.protos import params_from_request, response_from_results, suggest_response
+from .service_layer.search import SearchService
 
 Context = aio.ServicerContext[Any, Any]
 
@@ -26,14 +26,4 @@ class SearchServicer(search_pb2_grpc.SearchServiceServicer):
     async def Suggest(
         self, request: search_pb2.SuggestRequest, context: Context
     ) -> search_pb2.SuggestResponse:
-        found = await self._search.suggest(request.prefix, request.limit)
-        return search_pb2.SuggestResponse(
-            suggestions=[
-                search_pb2.Suggestion(
-                    text=source.get("name", ""),
-                    product_id=source["id"],
-                    category=source.get("category", ""),
-                )
-                for source in found
-            ]
-        )
+        return suggest_response(await self._search.suggest(request.prefix, request.limit))

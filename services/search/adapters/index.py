@@ -28,8 +28,10 @@ from elasticsearch import (
 )
 
 from mesh.errors import UnavailableError
-from services.search.adapters.mapping import MAPPINGS, SETTINGS
-from services.search.domain.documents import Change, Source
+
+from ..domain.documents import Change, Source
+from ..service_layer.ports import IndexUnavailable, SearchIndex
+from .mapping import MAPPINGS, SETTINGS
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +49,7 @@ def connect(url: str) -> AsyncElasticsearch:
     )
 
 
-class ProductIndex:
+class ProductIndex(SearchIndex):
     def __init__(self, es: AsyncElasticsearch, alias: str) -> None:
         self._es = es
         self.alias = alias
@@ -132,11 +134,16 @@ class ProductIndex:
 
     async def apply(self, product_id: str, change: Change) -> None:
         """Applies `change` to the product's document in every index being written."""
-        targets = await self.write_targets()
-        if not targets:
-            raise RuntimeError(f"no index behind {self.alias}; the service creates it at start")
-        for index in targets:
-            await self.apply_to(index, product_id, change)
+        try:
+            targets = await self.write_targets()
+            if not targets:
+                raise RuntimeError(f"no index behind {self.alias}; the service creates it at start")
+            for index in targets:
+                await self.apply_to(index, product_id, change)
+        except (TransportError, ApiError) as error:
+            if isinstance(error, ApiError) and not _busy_or_down(error.meta.status):
+                raise
+            raise IndexUnavailable(str(error)) from error
 
     async def apply_to(self, index: str, product_id: str, change: Change) -> None:
         for _ in range(MAX_WRITE_ATTEMPTS):
@@ -215,6 +222,10 @@ class ProductIndex:
     async def ping(self) -> None:
         if not await self._es.indices.exists_alias(name=self.alias):
             raise RuntimeError(f"no index behind the alias {self.alias}")
+
+
+def _busy_or_down(status: int) -> bool:
+    return status == 429 or status >= 500
 
 
 def _index_missing(error: NotFoundError) -> bool:

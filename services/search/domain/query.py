@@ -8,15 +8,14 @@ the clause limits that fuzzy expansion runs into.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import enum
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from mesh.errors import FieldViolation, InvalidArgumentError
+from mesh.pagination import PageTokenCodec, Scalar
 
 DEFAULT_PAGE_SIZE: Final = 20
 MAX_PAGE_SIZE: Final = 100
@@ -51,6 +50,15 @@ _SORTS: Final[dict[SortOrder, list[dict[str, str]]]] = {
     SortOrder.RATING: [{"rating_average": "desc"}, {"rating_count": "desc"}, {"id": "asc"}],
     SortOrder.NEWEST: [{"created_at": "desc"}, {"id": "asc"}],
 }
+
+
+def _sort_values(after: Sequence[Scalar]) -> list[Scalar]:
+    return list(after)
+
+
+# A page token holds the sort values of the previous page's last hit (`search_after`) and is
+# valid only for the same search (SearchParams.fingerprint).
+SEARCH_AFTER: Final[PageTokenCodec[list[Scalar]]] = PageTokenCodec(_sort_values, _sort_values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,8 +175,9 @@ def search_body(params: SearchParams) -> dict[str, Any]:
                 "category.text": {"number_of_fragments": 0},
             },
         }
-    if params.page_token:
-        body["search_after"] = PageToken.decode(params.page_token, params.fingerprint()).after
+    after = SEARCH_AFTER.decode(params.page_token, query=params.fingerprint())
+    if after is not None:
+        body["search_after"] = after
     return body
 
 
@@ -205,7 +214,8 @@ def results_of(params: SearchParams, response: dict[str, Any]) -> Results:
         )
         for raw in page
     ]
-    token = PageToken(params.fingerprint(), page[-1]["sort"]).encode() if more else ""
+    after = list(page[-1]["sort"]) if more else None
+    token = SEARCH_AFTER.encode(after, query=params.fingerprint())
     aggs = response["aggregations"]
     return Results(
         hits=hits,
@@ -217,31 +227,6 @@ def results_of(params: SearchParams, response: dict[str, Any]) -> Results:
         ],
         next_page_token=token,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class PageToken:
-    fingerprint: str
-    # The sort values of the last hit of the previous page (`search_after`).
-    after: list[Any]
-
-    def encode(self) -> str:
-        raw = json.dumps({"f": self.fingerprint, "a": self.after})
-        return base64.urlsafe_b64encode(raw.encode()).decode()
-
-    @classmethod
-    def decode(cls, token: str, fingerprint: str) -> PageToken:
-        try:
-            raw = json.loads(base64.urlsafe_b64decode(token.encode()))
-            decoded = cls(str(raw["f"]), list(raw["a"]))
-            valid = all(isinstance(v, str | int | float) for v in decoded.after)
-        except (ValueError, TypeError, KeyError, binascii.Error, UnicodeError) as error:
-            raise _bad_token("is not a token this service issued") from error
-        if not valid or not decoded.after:
-            raise _bad_token("is not a token this service issued")
-        if decoded.fingerprint != fingerprint:
-            raise _bad_token("belongs to a different search")
-        return decoded
 
 
 def suggest_body(prefix: str, limit: int) -> dict[str, Any]:
@@ -271,11 +256,3 @@ def suggestions_of(response: dict[str, Any], limit: int) -> list[dict[str, Any]]
             if source.get("id") and source["id"] not in seen:
                 seen[source["id"]] = source
     return list(seen.values())[:limit]
-
-
-def _bad_token(reason: str) -> InvalidArgumentError:
-    return InvalidArgumentError(
-        "invalid page token",
-        violations=[FieldViolation("page_token", reason)],
-        reason="INVALID_PAGE_TOKEN",
-    )

@@ -12,7 +12,8 @@ from google.protobuf import field_mask_pb2
 from shop.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 
 from mesh import rbac
-from services.search.reindex import CatalogPages, reindex
+from services.search.adapters.catalog import CatalogPages
+from services.search.service_layer.reindex import reindex
 
 from ..review.review_harness import new_product
 from ..service_harness import TokenKeys, eventually

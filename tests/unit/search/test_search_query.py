@@ -7,7 +7,7 @@ import pytest
 from mesh.errors import InvalidArgumentError
 from services.search.domain.query import (
     MAX_QUERY_WORDS,
-    PageToken,
+    SEARCH_AFTER,
     SearchParams,
     SortOrder,
     normalized_text,
@@ -86,9 +86,9 @@ def test_pages_continue_after_the_last_hit_of_the_same_search() -> None:
     [
         "not base64!",
         "e30=",  # {}
-        PageToken("0" * 16, [1]).encode(),  # another search
-        PageToken(SearchParams().fingerprint(), []).encode(),
-        PageToken(SearchParams().fingerprint(), [{"x": 1}]).encode(),
+        SEARCH_AFTER.encode([1], query="0" * 16),  # another search
+        SEARCH_AFTER.encode([], query=SearchParams().fingerprint()),
+        SEARCH_AFTER.encode([{"x": 1}], query=SearchParams().fingerprint()),  # type: ignore[list-item]
     ],
 )
 def test_foreign_or_forged_tokens_are_invalid_arguments(token: str) -> None:

@@ -1,8 +1,11 @@
 """Which document change each event makes."""
 
 from datetime import UTC, datetime
+from typing import cast
 
-from elasticsearch import ConnectionError
+import pytest
+from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
+from elasticsearch import ApiError, AsyncElasticsearch, ConnectionError
 from google.protobuf import message
 from shop.catalog.v1 import catalog_pb2
 from shop.common.v1 import common_pb2
@@ -10,8 +13,11 @@ from shop.events.v1 import events_pb2
 from shop.review.v1 import review_pb2
 
 from mesh.events import Event, new_event
+from services.search.adapters.events import IndexEvents, change_for
+from services.search.adapters.index import ProductIndex
 from services.search.domain.documents import Change, Source
-from services.search.updates import IndexUpdater, change_for
+from services.search.service_layer.indexing import IndexUpdater
+from services.search.service_layer.ports import IndexUnavailable
 
 
 def product(version: int, name: str = "Mug") -> catalog_pb2.Product:
@@ -49,7 +55,7 @@ class MemoryIndex:
 
 async def test_catalog_and_review_events_feed_one_document() -> None:
     index = MemoryIndex()
-    updater = IndexUpdater(index)
+    updater = IndexEvents(IndexUpdater(index))
     summary = review_pb2.RatingSummary(product_id="p1", average=4.0, count=1)
     for e in [
         event(events_pb2.ProductCreated(product=product(1)), "product", 1),
@@ -88,11 +94,46 @@ async def test_an_unreachable_index_is_waited_for_not_dead_lettered() -> None:
         async def apply(self, product_id: str, change: Change) -> None:
             if self.failures:
                 self.failures -= 1
-                raise ConnectionError("connection refused")
+                raise IndexUnavailable("connection refused")
             await super().apply(product_id, change)
 
     index = FlakyIndex()
-    await IndexUpdater(index, max_backoff_seconds=0.01).handle(
+    await IndexEvents(IndexUpdater(index, max_backoff_seconds=0.01)).handle(
         event(events_pb2.ProductCreated(product=product(1)), "product", 1)
     )
     assert index.docs["p1"]["name"] == "Mug"
+
+
+class UnreachableIndices:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    async def get_alias(self, **_: object) -> None:
+        raise self.error
+
+
+class UnreachableElasticsearch:
+    def __init__(self, error: Exception) -> None:
+        self.indices = UnreachableIndices(error)
+
+
+def api_error(status: int) -> ApiError:
+    meta = ApiResponseMeta(status, "1.1", HttpHeaders(), 0.01, NodeConfig("http", "es", 9200))
+    return ApiError("refused", meta, {"error": {"type": "x"}})
+
+
+@pytest.mark.parametrize(
+    "error", [ConnectionError("connection refused"), api_error(503), api_error(429)]
+)
+async def test_the_index_reports_a_busy_or_absent_elasticsearch_as_unavailable(
+    error: Exception,
+) -> None:
+    es = cast(AsyncElasticsearch, UnreachableElasticsearch(error))
+    with pytest.raises(IndexUnavailable):
+        await ProductIndex(es, "products").apply("p1", lambda doc: doc)
+
+
+async def test_a_request_elasticsearch_rejects_is_not_retried() -> None:
+    es = cast(AsyncElasticsearch, UnreachableElasticsearch(api_error(400)))
+    with pytest.raises(ApiError):
+        await ProductIndex(es, "products").apply("p1", lambda doc: doc)

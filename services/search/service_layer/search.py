@@ -1,10 +1,10 @@
-"""Search use cases: searching and suggesting through the alias."""
+"""Search use cases: searching and suggesting through the alias (public reads)."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
-from services.search.domain.query import (
+from ..domain.query import (
     Results,
     SearchParams,
     results_of,
@@ -12,12 +12,9 @@ from services.search.domain.query import (
     suggest_body,
     suggestions_of,
 )
+from .ports import SearchBackend
 
 DEFAULT_SUGGESTIONS = 5
-
-
-class SearchBackend(Protocol):
-    async def search(self, body: dict[str, Any]) -> dict[str, Any]: ...
 
 
 class SearchService:

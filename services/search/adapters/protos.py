@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from collections.abc import Sequence
 from typing import Any
 
 from shop.catalog.v1 import catalog_pb2
 from shop.search.v1 import search_pb2
 
+from mesh.clock import from_timestamp
 from mesh.money import from_minor_units, minor_unit_digits
-from services.search.domain.documents import ProductFacts
-from services.search.domain.query import Results, SearchParams, SortOrder
+
+from ..domain.documents import ProductFacts
+from ..domain.query import Results, SearchParams, SortOrder
 
 _NANOS = 1_000_000_000
 ORDERS = {
@@ -37,7 +39,7 @@ def facts_from_product(product: catalog_pb2.Product) -> ProductFacts:
         currency=currency,
         price=units + nanos / _NANOS,
         inventory=product.inventory,
-        created_at=product.create_time.ToDatetime(tzinfo=UTC),
+        created_at=from_timestamp(product.create_time),
         version=product.version,
         rating_average=product.rating_average,
         rating_count=product.rating_count,
@@ -78,6 +80,20 @@ def response_from_results(results: Results) -> search_pb2.SearchResponse:
         ),
         total_size=results.total,
         next_page_token=results.next_page_token,
+    )
+
+
+def suggest_response(found: Sequence[dict[str, Any]]) -> search_pb2.SuggestResponse:
+    """Suggestions from the `_source` (id, name, category) of each suggested product."""
+    return search_pb2.SuggestResponse(
+        suggestions=[
+            search_pb2.Suggestion(
+                text=source.get("name", ""),
+                product_id=source["id"],
+                category=source.get("category", ""),
+            )
+            for source in found
+        ]
     )
 
 

@@ -1,0 +1,1 @@
+"""Use cases of the search service: searching, keeping the index current, reindexing."""
