@@ -6,8 +6,8 @@ status is non-zero when any check failed.
 `buf breaking` compares the working tree with the `main` branch (override with the git ref in
 BUF_BREAKING_AGAINST). The ref's buf.yaml, proto/ and third_party/proto/ are exported to a
 temporary directory that buf compares against. A ref from before the third-party protos were
-committed (its buf.yaml names the git-ignored build/proto-deps/) gets today's pinned copy in
-that place. When the ref has no contracts yet (the first commit adding them), there is nothing
+committed (its buf.yaml names the git-ignored build/proto-deps/) gets today's pinned copy and
+module path. When the ref has no contracts yet (the first commit adding them), there is nothing
 to break and the check says so. When no such ref exists, the check fails in CI (CI set) and is
 reported as skipped on a developer machine.
 """
@@ -111,9 +111,12 @@ def export_ref(ref: str, target: Path) -> None:
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(target, filter="data")
     if not has_third_party:
-        # The ref predates the committed copy: its buf.yaml expects the imports in the
-        # git-ignored build/proto-deps/, which held the same pinned files.
-        shutil.copytree(THIRD_PARTY_DIR, target / LEGACY_DEPS_DIR)
+        # The ref predates the committed copy: its buf.yaml expects the same pinned files in
+        # the git-ignored build/proto-deps/. Both sides must list the same module paths, or
+        # buf pairs nothing and reports no breakage at all, so the ref gets today's layout.
+        shutil.copytree(THIRD_PARTY_DIR, target / THIRD_PARTY)
+        config = target / BUF_CONFIG
+        config.write_text(config.read_text().replace(LEGACY_DEPS_DIR, THIRD_PARTY))
 
 
 def buf_breaking() -> Outcome:
