@@ -12,7 +12,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from services.user.adapters.signing_keys import write_new_key
+from .adapters.signing_keys import write_new_key
 
 
 def main(argv: list[str] | None = None) -> int:

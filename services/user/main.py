@@ -4,32 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from shop.user.v1 import user_pb2, user_pb2_grpc
 
 from mesh.bootstrap import Runtime
+from mesh.clock import utc_now
 from mesh.errors import InvalidArgumentError
 from mesh.events import EventPublisher, Outbox, OutboxRelay
 from mesh.postgres import open_pool, pool_probe
 from mesh.server import ServiceSpec
 from mesh.settings import SettingsError
-from services.user.accounts import Accounts
-from services.user.adapters.hashing import Argon2Hasher
-from services.user.adapters.postgres import PostgresUserStore
-from services.user.adapters.signing_keys import FileKeyStore
-from services.user.auth import Authenticator, TokenSettings
-from services.user.events import PRODUCER, OutboxEvents
-from services.user.servicer import UserServicer
-from services.user.settings import Settings
+
+from .adapters.events import PRODUCER, OutboxEvents
+from .adapters.hashing import Argon2Hasher
+from .adapters.postgres import PostgresUserStore
+from .adapters.signing_keys import FileKeyStore
+from .service_layer.accounts import Accounts
+from .service_layer.authentication import Authenticator, TokenSettings
+from .servicer import UserServicer
+from .settings import Settings
 
 SERVICE_NAME = user_pb2.DESCRIPTOR.services_by_name["UserService"].full_name
 
 logger = logging.getLogger(__name__)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def build(runtime: Runtime) -> ServiceSpec:

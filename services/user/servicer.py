@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import Any
 
-from google.protobuf import empty_pb2, timestamp_pb2
+from google.protobuf import empty_pb2
 from grpc import aio
 from shop.user.v1 import user_pb2, user_pb2_grpc
 
 from mesh.auth.identity import current_identity
-from mesh.errors import FieldViolation, InvalidArgumentError
-from services.user.accounts import Accounts
-from services.user.adapters.signing_keys import PublicJwk
-from services.user.auth import Authenticator
-from services.user.domain.model import User, UserChanges
-from services.user.domain.sessions import TokenPair
+
+from .adapters.protos import changes_from_proto, jwk_to_proto, user_to_proto
+from .adapters.signing_keys import PublicJwk
+from .service_layer.accounts import Accounts
+from .service_layer.authentication import Authenticator
 
 Context = aio.ServicerContext[Any, Any]
-
-_UPDATABLE = ("email", "display_name", "roles")
 
 # The public keys to publish right now.
 JwksSource = Callable[[], Sequence[PublicJwk]]
@@ -33,10 +29,8 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         self._jwks = jwks
 
     async def Register(self, request: user_pb2.RegisterRequest, context: Context) -> user_pb2.User:
-        user = await self._accounts.register(
-            request.email, request.password, request.display_name
-        )
-        return user_message(user)
+        user = await self._accounts.register(request.email, request.password, request.display_name)
+        return user_to_proto(user)
 
     async def Login(
         self, request: user_pb2.LoginRequest, context: Context
@@ -47,13 +41,13 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
             refresh_token=tokens.refresh_token,
             expires_in=tokens.expires_in,
             token_type="Bearer",
-            user=user_message(user),
+            user=user_to_proto(user),
         )
 
     async def RefreshToken(
         self, request: user_pb2.RefreshTokenRequest, context: Context
     ) -> user_pb2.RefreshTokenResponse:
-        tokens: TokenPair = await self._auth.refresh(request.refresh_token)
+        tokens = await self._auth.refresh(request.refresh_token)
         return user_pb2.RefreshTokenResponse(
             access_token=tokens.access_token,
             refresh_token=tokens.refresh_token,
@@ -66,14 +60,14 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         return empty_pb2.Empty()
 
     async def GetUser(self, request: user_pb2.GetUserRequest, context: Context) -> user_pb2.User:
-        return user_message(await self._accounts.get(current_identity(), request.id))
+        return user_to_proto(await self._accounts.get(current_identity(), request.id))
 
     async def UpdateUser(
         self, request: user_pb2.UpdateUserRequest, context: Context
     ) -> user_pb2.User:
-        changes = _changes(request)
+        changes = changes_from_proto(request)
         user = await self._accounts.update(current_identity(), request.user.id, changes)
-        return user_message(user)
+        return user_to_proto(user)
 
     async def ListUsers(
         self, request: user_pb2.ListUsersRequest, context: Context
@@ -82,7 +76,7 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
             current_identity(), request.page_size, request.page_token, request.email_prefix
         )
         return user_pb2.ListUsersResponse(
-            users=[user_message(user) for user in page.users],
+            users=[user_to_proto(user) for user in page.users],
             next_page_token=page.next_page_token,
             total_size=page.total_size,
         )
@@ -90,7 +84,7 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
     async def GetJwks(
         self, request: user_pb2.GetJwksRequest, context: Context
     ) -> user_pb2.GetJwksResponse:
-        return user_pb2.GetJwksResponse(keys=[_jwk_message(key) for key in self._jwks()])
+        return user_pb2.GetJwksResponse(keys=[jwk_to_proto(key) for key in self._jwks()])
 
     async def IssueServiceToken(
         self, request: user_pb2.IssueServiceTokenRequest, context: Context
@@ -114,56 +108,3 @@ def client_of(context: Context) -> str:
     # "ipv4:10.0.0.7:50514" / "ipv6:[::1]:50514": drop the scheme and the port.
     address = peer.split(":", 1)[-1].rsplit(":", 1)[0]
     return address.strip("[]") or "unknown"
-
-
-def user_message(user: User) -> user_pb2.User:
-    return user_pb2.User(
-        id=user.id,
-        email=user.email,
-        display_name=user.display_name,
-        roles=list(user.roles),
-        create_time=_timestamp(user.created_at),
-        update_time=_timestamp(user.updated_at),
-    )
-
-
-def _changes(request: user_pb2.UpdateUserRequest) -> UserChanges:
-    paths = list(request.update_mask.paths)
-    unknown = [path for path in paths if path not in _UPDATABLE]
-    if unknown:
-        raise InvalidArgumentError(
-            violations=[
-                FieldViolation(
-                    "update_mask", f"unknown or read-only fields: {', '.join(unknown)}"
-                )
-            ]
-        )
-    user = request.user
-    if not paths:
-        # AIP-134: without a mask, every field that is set is an update.
-        paths = [
-            path
-            for path, is_set in (
-                ("email", bool(user.email)),
-                ("display_name", bool(user.display_name)),
-                ("roles", bool(user.roles)),
-            )
-            if is_set
-        ]
-    if "email" in paths and not user.email:
-        raise InvalidArgumentError(violations=[FieldViolation("user.email", "must not be empty")])
-    return UserChanges(
-        email=user.email if "email" in paths else None,
-        display_name=user.display_name if "display_name" in paths else None,
-        roles=tuple(user.roles) if "roles" in paths else None,
-    )
-
-
-def _jwk_message(key: PublicJwk) -> user_pb2.JsonWebKey:
-    return user_pb2.JsonWebKey(kty=key.kty, kid=key.kid, use=key.use, alg=key.alg, n=key.n, e=key.e)
-
-
-def _timestamp(value: datetime) -> timestamp_pb2.Timestamp:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(value)
-    return stamp

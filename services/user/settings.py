@@ -9,7 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from mesh.settings import Env, SettingsError
-from services.user.domain.throttle import LoginPolicy, ThrottleRule
+
+from .domain.throttle import LoginPolicy, ThrottleRule
 
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

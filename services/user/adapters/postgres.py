@@ -10,20 +10,16 @@ from typing import Any, TypeAlias
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from services.user.adapters.store import EmailTakenError, PageCursor, Rotation, UserStore
-from services.user.domain.model import User, UserEvent, UserRegistered, UserUpdated
-from services.user.domain.sessions import RefreshToken, TokenState, state_of
-from services.user.domain.throttle import Attempts
+from ..domain.model import User, UserEvent, UserRegistered, UserUpdated
+from ..domain.sessions import RefreshToken, TokenState, state_of
+from ..domain.throttle import Attempts
+from ..service_layer.ports import EmailTakenError, PageCursor, Rotation, UserStore
 
-Connection: TypeAlias = (
-    "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
-)
+Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 # Writes an event into the outbox on the given connection, inside the caller's transaction.
 RecordEvent = Callable[[Connection, UserEvent], Awaitable[None]]
 
-_USER_COLUMNS = (
-    "id, email, display_name, roles, password_hash, created_at, updated_at, version"
-)
+_USER_COLUMNS = "id, email, display_name, roles, password_hash, created_at, updated_at, version"
 _TOKEN_COLUMNS = "token_hash, family_id, user_id, issued_at, expires_at, used_at, revoked_at"
 
 

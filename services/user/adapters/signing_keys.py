@@ -21,7 +21,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from services.user.domain.keys import KeyEntry, KeyRing, kid_created_at, new_kid
+from ..domain.keys import KeyEntry, KeyRing, kid_created_at, new_kid
 
 logger = logging.getLogger(__name__)
 

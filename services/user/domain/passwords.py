@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 MIN_LENGTH = 10
 MAX_LENGTH = 128
@@ -55,13 +54,3 @@ def password_violations(
     if password.lower() in _COMMON:
         problems.append("is too common")
     return [PolicyViolation(field, problem) for problem in problems]
-
-
-class PasswordHasher(Protocol):
-    """Hashing is slow on purpose; implementations run it off the event loop."""
-
-    async def hash(self, password: str) -> str: ...
-
-    async def verify(self, password_hash: str, password: str) -> bool: ...
-
-    def needs_rehash(self, password_hash: str) -> bool: ...

@@ -8,10 +8,10 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.user.adapters.store import EmailTakenError, PageCursor, Rotation, UserStore
 from services.user.domain.model import User, UserEvent, UserRegistered, UserUpdated
 from services.user.domain.sessions import RefreshToken, TokenState, state_of
 from services.user.domain.throttle import Attempts
+from services.user.service_layer.ports import EmailTakenError, PageCursor, Rotation, UserStore
 
 
 class FakeUserStore(UserStore):

@@ -15,10 +15,10 @@ from mesh.errors import (
     ResourceExhaustedError,
     UnauthenticatedError,
 )
-from services.user.accounts import Accounts
-from services.user.auth import Authenticator, TokenSettings
 from services.user.domain.model import UserChanges, UserRegistered, UserUpdated
 from services.user.domain.throttle import LoginPolicy, ThrottleRule
+from services.user.service_layer.accounts import Accounts
+from services.user.service_layer.authentication import Authenticator, TokenSettings
 
 from .fakes import Clock, FakeUserStore, PlainHasher, RecordingSigner
 

@@ -11,36 +11,32 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from mesh import rbac
 from mesh.errors import ResourceExhaustedError, UnauthenticatedError
-from services.user.adapters.store import UserStore
-from services.user.domain.model import User, normalize_email
-from services.user.domain.passwords import PasswordHasher
-from services.user.domain.sessions import (
+
+from ..domain.model import User, normalize_email
+from ..domain.sessions import (
     RefreshToken,
     TokenPair,
     TokenState,
     hash_refresh_token,
     new_refresh_token,
 )
-from services.user.domain.throttle import (
+from ..domain.throttle import (
     LoginPolicy,
     account_key,
     client_key,
     record_failure,
     retry_after,
 )
+from .ports import PasswordHasher, Signer, UserStore
 
 logger = logging.getLogger(__name__)
 
 # Verified against when the e-mail is unknown, so a miss costs the same time as a wrong password.
 _DUMMY_PASSWORD = "not-a-real-password-0"
-
-
-class Signer(Protocol):
-    def sign(self, claims: Mapping[str, Any], now: datetime) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,15 +1,20 @@
-"""What the user service needs from its store; PostgreSQL in production, a fake in unit tests."""
+"""What the user use cases need from the outside: the store, password hashing, a signer.
+
+`adapters.postgres`, `adapters.hashing` and `adapters.signing_keys` implement them; unit
+tests use fakes.
+"""
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
-from services.user.domain.model import User
-from services.user.domain.sessions import RefreshToken, TokenState
-from services.user.domain.throttle import Attempts
+from ..domain.model import User
+from ..domain.sessions import RefreshToken, TokenState
+from ..domain.throttle import Attempts
 
 
 class EmailTakenError(Exception):
@@ -91,3 +96,17 @@ class UserStore(abc.ABC):
     @abc.abstractmethod
     async def purge(self, now: datetime, attempts_idle_for: timedelta) -> None:
         """Drop expired refresh tokens and failure counters that no longer matter."""
+
+
+class PasswordHasher(Protocol):
+    """Hashing is slow on purpose; implementations run it off the event loop."""
+
+    async def hash(self, password: str) -> str: ...
+
+    async def verify(self, password_hash: str, password: str) -> bool: ...
+
+    def needs_rehash(self, password_hash: str) -> bool: ...
+
+
+class Signer(Protocol):
+    def sign(self, claims: Mapping[str, Any], now: datetime) -> str: ...

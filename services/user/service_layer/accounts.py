@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 import uuid
 from collections.abc import Callable
@@ -19,9 +17,11 @@ from mesh.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from services.user.adapters.store import EmailTakenError, PageCursor, UserStore
-from services.user.domain.model import User, UserChanges, apply_changes, normalize_email
-from services.user.domain.passwords import PasswordHasher, password_violations
+from mesh.pagination import INSTANT_AND_ID, InstantAndId
+
+from ..domain.model import User, UserChanges, apply_changes, normalize_email
+from ..domain.passwords import password_violations
+from .ports import EmailTakenError, PageCursor, PasswordHasher, UserStore
 
 logger = logging.getLogger(__name__)
 
@@ -122,15 +122,15 @@ class Accounts:
                 metadata={"permission": rbac.USERS_READ},
             )
         size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-        after = _decode_page_token(page_token) if page_token else None
         prefix = email_prefix.strip()
+        after = _decode_page_token(page_token, prefix)
         # One extra row tells whether another page exists.
         users = await self._store.list_users(size + 1, after, prefix)
         total = await self._store.count_users(prefix)
         if len(users) <= size:
             return UserPage(users, "", total)
         users = users[:size]
-        return UserPage(users, _encode_page_token(users[-1]), total)
+        return UserPage(users, _encode_page_token(users[-1], prefix), total)
 
     async def ensure_admin(self, email: str, password: str) -> User:
         """The configured admin exists, holds `admin` and has exactly this password."""
@@ -214,19 +214,16 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
-def _encode_page_token(last: User) -> str:
-    raw = f"{last.created_at.isoformat()}|{last.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode()
+def _encode_page_token(last: User, email_prefix: str) -> str:
+    return INSTANT_AND_ID.encode(InstantAndId(last.created_at, last.id), query=email_prefix)
 
 
-def _decode_page_token(token: str) -> PageCursor:
-    try:
-        created_at, user_id = base64.urlsafe_b64decode(token.encode()).decode().split("|", 1)
-        cursor = PageCursor(datetime.fromisoformat(created_at), user_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        cursor = None
-    if cursor is None or not _is_uuid(cursor.user_id) or cursor.created_at.tzinfo is None:
+def _decode_page_token(token: str, email_prefix: str) -> PageCursor | None:
+    position = INSTANT_AND_ID.decode(token, query=email_prefix)
+    if position is None:
+        return None
+    if not _is_uuid(position.id):
         raise InvalidArgumentError(
             violations=[FieldViolation("page_token", "is not a token from a previous page")]
         )
-    return cursor
+    return PageCursor(position.at, position.id)

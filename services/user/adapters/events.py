@@ -5,8 +5,9 @@ from __future__ import annotations
 from shop.events.v1 import events_pb2
 
 from mesh.events import Event, Outbox, new_event
-from services.user.adapters.postgres import Connection
-from services.user.domain.model import UserEvent, UserRegistered
+
+from ..domain.model import UserEvent, UserRegistered
+from .postgres import Connection
 
 PRODUCER = "user"
 
