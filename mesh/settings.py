@@ -6,6 +6,7 @@ variable raises `SettingsError` naming the variable, so a bad deployment fails a
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,8 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from mesh.roster import SERVICE_PORTS
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "SERVICE_PORTS",
@@ -25,6 +28,8 @@ __all__ = [
 # Metrics listen on the service's gRPC port (mesh.roster.SERVICE_PORTS) + METRICS_PORT_OFFSET.
 METRICS_PORT_OFFSET: Final = 1000
 LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DATABASE_POOL_MAX_SIZE: Final = "DATABASE_POOL_MAX_SIZE"
+_OLD_POOL_SIZE: Final = "DATABASE_POOL_SIZE"
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
@@ -91,6 +96,19 @@ class Env:
         if maximum is not None and value > maximum:
             raise SettingsError(name, f"must be <= {maximum}, got {value}")
         return value
+
+    def pool_max_size(self, default: int, *, minimum: int = 1) -> int:
+        """`DATABASE_POOL_MAX_SIZE`, the most connections a service's PostgreSQL pool opens.
+
+        The older spelling `DATABASE_POOL_SIZE` is still read when the new one is not set,
+        with a warning, so existing deployments keep their value.
+        """
+        if self._raw(DATABASE_POOL_MAX_SIZE) is None and self._raw(_OLD_POOL_SIZE) is not None:
+            logger.warning(
+                "%s is deprecated; set %s instead", _OLD_POOL_SIZE, DATABASE_POOL_MAX_SIZE
+            )
+            return self.integer(_OLD_POOL_SIZE, default, minimum=minimum)
+        return self.integer(DATABASE_POOL_MAX_SIZE, default, minimum=minimum)
 
     def port(self, name: str, default: int | _Missing = _MISSING) -> int:
         # 0 is allowed: it asks the OS for a free port (used by tests).

@@ -2,31 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-
 from shop.analytics.v1 import analytics_pb2, analytics_pb2_grpc
 
 from mesh.bootstrap import Runtime
+from mesh.clock import utc_today
 from mesh.events import (
     EventConsumer,
     EventPublisher,
+    HandlerDedupes,
     PostgresProcessedEvents,
     topic_for,
 )
 from mesh.postgres import open_pool, pool_probe
 from mesh.server import ServiceSpec
-from services.analytics.adapters.postgres import PostgresAnalyticsStore
-from services.analytics.analytics import Analytics, DedupedByHandler
-from services.analytics.domain.metrics import BusinessMetrics
-from services.analytics.servicer import AnalyticsServicer
-from services.analytics.settings import Settings
+
+from .adapters.events import AnalyticsEvents
+from .adapters.metrics import BusinessMetrics
+from .adapters.postgres import PostgresAnalyticsStore
+from .service_layer.analytics import Analytics
+from .servicer import AnalyticsServicer
+from .settings import Settings
 
 SERVICE_NAME = analytics_pb2.DESCRIPTOR.services_by_name["AnalyticsService"].full_name
 TOPICS = [topic_for("order"), topic_for("payment"), topic_for("cart"), topic_for("product")]
-
-
-def utc_today() -> date:
-    return datetime.now(UTC).date()
 
 
 async def build(runtime: Runtime) -> ServiceSpec:
@@ -34,6 +32,13 @@ async def build(runtime: Runtime) -> ServiceSpec:
     pool = await open_pool(
         settings.database_url, package="services.analytics", max_size=settings.db_pool_max_size
     )
+    dead_letters = EventPublisher(settings.kafka_bootstrap_servers, client_id="analytics")
+    try:
+        await dead_letters.start()
+    except BaseException:
+        # The runtime only cleans up what build returned; a failed start closes its own pool.
+        await pool.close()
+        raise
 
     analytics = Analytics(
         PostgresAnalyticsStore(pool),
@@ -44,15 +49,12 @@ async def build(runtime: Runtime) -> ServiceSpec:
         consumer=settings.consumer_group,
     )
     servicer = AnalyticsServicer(analytics)
-
-    dead_letters = EventPublisher(settings.kafka_bootstrap_servers, client_id="analytics")
-    await dead_letters.start()
     consumer = EventConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         group_id=settings.consumer_group,
         topics=TOPICS,
-        handler=analytics.handle_event,
-        processed=DedupedByHandler(),
+        handler=AnalyticsEvents(analytics).handle,
+        processed=HandlerDedupes(),
         dead_letters=dead_letters,
         tracer=runtime.tracer_provider.get_tracer("analytics"),
     )
@@ -67,5 +69,6 @@ async def build(runtime: Runtime) -> ServiceSpec:
         ],
         probes={"postgres": pool_probe(pool)},
         background=[consumer.run],
+        # Run in reverse: stop Kafka, then close the pool.
         cleanup=[pool.close, dead_letters.stop],
     )

@@ -24,7 +24,7 @@ class Settings:
                 ("postgresql", "postgres"),
                 "postgresql://localhost:15432/shop_analytics",
             ),
-            db_pool_max_size=env.integer("DATABASE_POOL_MAX_SIZE", 10, minimum=2),
+            db_pool_max_size=env.pool_max_size(10, minimum=2),
             kafka_bootstrap_servers=env.address("KAFKA_BOOTSTRAP_SERVERS", "localhost:19092"),
             consumer_group=env.string("ANALYTICS_CONSUMER_GROUP", "analytics"),
         )

@@ -1,1 +1,1 @@
-"""The analytics store: PostgreSQL in production, a fake in unit tests."""
+"""Everything that talks to the outside: PostgreSQL, Kafka events, Prometheus, protobuf."""

@@ -12,8 +12,8 @@ from typing import Any, Final
 import asyncpg
 
 from mesh.events import current_transaction
-from services.analytics.adapters.store import AnalyticsStore
-from services.analytics.domain.facts import (
+
+from ..domain.facts import (
     CartAdd,
     CheckoutStarted,
     Fact,
@@ -25,7 +25,8 @@ from services.analytics.domain.facts import (
     PaymentSettled,
     ProductChanged,
 )
-from services.analytics.domain.reports import DateRange, ProductSales, TopMetric
+from ..domain.reports import DateRange, ProductSales, TopMetric
+from ..service_layer.ports import AnalyticsStore
 
 # Paid, not cancelled, in the currency and range asked for ($1 currency, $2/$3 bounds).
 _COUNTED_ORDERS: Final = (

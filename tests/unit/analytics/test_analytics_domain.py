@@ -11,10 +11,12 @@ from shop.events.v1 import events_pb2
 from shop.order.v1 import order_pb2
 from shop.payment.v1 import payment_pb2
 
-from mesh.errors import InvalidArgumentError
+from mesh import rbac
+from mesh.auth import Identity
+from mesh.errors import InvalidArgumentError, PermissionDeniedError
 from mesh.events import InMemoryProcessedEvents, new_event
-from services.analytics.adapters.store import AnalyticsStore
-from services.analytics.analytics import Analytics
+from services.analytics.adapters.events import AnalyticsEvents, fact_of
+from services.analytics.adapters.metrics import BusinessMetrics
 from services.analytics.domain.facts import (
     CartAdd,
     Fact,
@@ -22,9 +24,7 @@ from services.analytics.domain.facts import (
     OrderPaid,
     PaymentRefunded,
     PaymentSettled,
-    fact_of,
 )
-from services.analytics.domain.metrics import BusinessMetrics
 from services.analytics.domain.reports import (
     DateRange,
     Funnel,
@@ -33,6 +33,8 @@ from services.analytics.domain.reports import (
     average,
     sales_summary,
 )
+from services.analytics.service_layer.analytics import Analytics
+from services.analytics.service_layer.ports import AnalyticsStore
 
 TODAY = date(2026, 11, 27)
 
@@ -154,9 +156,10 @@ async def test_a_duplicate_event_is_recorded_and_counted_once() -> None:
         store, InMemoryProcessedEvents(), BusinessMetrics(registry), lambda: TODAY
     )
     event = paid_event()
+    handler = AnalyticsEvents(analytics)
 
-    await analytics.handle_event(event)
-    await analytics.handle_event(event)
+    await handler.handle(event)
+    await handler.handle(event)
 
     assert len(store.facts) == 1
     assert store.facts[0][2].tzinfo is not None
@@ -175,3 +178,27 @@ def test_metrics_by_fact() -> None:
     assert registry.get_sample_value("shop_payments_total", {"outcome": "failed"}) == 1
     assert registry.get_sample_value("shop_payments_total", {"outcome": "succeeded"}) == 1
     assert registry.get_sample_value("shop_cart_adds_total") == 3
+
+
+def caller(role: str) -> Identity:
+    return Identity.from_claims(f"{role}-1", frozenset({role}), "token")
+
+
+async def test_reports_are_for_staff_only() -> None:
+    analytics = Analytics(
+        RecordingStore(),
+        InMemoryProcessedEvents(),
+        BusinessMetrics(CollectorRegistry()),
+        lambda: TODAY,
+    )
+    for outsider in (caller(rbac.CUSTOMER), caller(rbac.INVENTORY_MANAGER)):
+        with pytest.raises(PermissionDeniedError) as denied:
+            await analytics.sales_summary(outsider, "", "", "")
+        assert denied.value.metadata == {"permission": rbac.ORDERS_READ}
+        with pytest.raises(PermissionDeniedError):
+            await analytics.top_products(outsider, "", "", "", TopMetric.REVENUE, 0)
+        with pytest.raises(PermissionDeniedError):
+            await analytics.funnel(outsider, "", "")
+    for staff in (caller(rbac.ADMIN), caller(rbac.CUSTOMER_SERVICE)):
+        assert (await analytics.sales_summary(staff, "", "", "")).order_count == 0
+        assert (await analytics.funnel(staff, "", "")).orders_paid == 0

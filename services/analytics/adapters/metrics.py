@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter
 
-from services.analytics.domain.facts import (
+from ..domain.facts import (
     CartAdd,
     CheckoutStarted,
     Fact,
@@ -14,9 +14,10 @@ from services.analytics.domain.facts import (
     PaymentRefunded,
     PaymentSettled,
 )
+from ..service_layer.ports import FactMetrics
 
 
-class BusinessMetrics:
+class BusinessMetrics(FactMetrics):
     """Counters since this process started (Prometheus handles restarts); names as the
     business dashboard expects. Revenue only grows: refunds are a counter of their own."""
 
