@@ -16,7 +16,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Final
 
-from launcher.components import GATEWAY
+from launcher.components import GATEWAY, discover
 from launcher.config import STORES, PlatformConfig, repo_root
 from launcher.credentials import CREDENTIALS_FILE, CredentialStore, admin_from_env
 from launcher.logstream import LogStreamer
@@ -25,6 +25,7 @@ from launcher.osuser import prepare_state_dir, server_user
 from launcher.platform import Endpoint, LocalPlatform
 from launcher.process import pid_alive, read_pid, stop_group, write_pid_file
 from launcher.reindex import run_reindex
+from launcher.sidecars.meshmode import Mesh
 from launcher.supervisor import STATE_FILE, ChildStatus, load_status
 
 logger = logging.getLogger("shop")
@@ -70,16 +71,21 @@ def cmd_up(args: argparse.Namespace) -> int:
         _write(f"shop is already running (pid {running}); `shop down` stops it.")
         return 1
     if args.detach:
-        return _detach(config)
-    return _run(config, stream=not args.supervised, load_demo=not args.no_demo)
+        return _detach(config, mesh=args.mesh)
+    return _run(config, stream=not args.supervised, load_demo=not args.no_demo, mesh=args.mesh)
 
 
-def _run(config: PlatformConfig, *, stream: bool, load_demo: bool) -> int:
+def _services(config: PlatformConfig) -> list[str]:
+    return [c.name for c in discover(config.repo_root) if not c.is_gateway]
+
+
+def _run(config: PlatformConfig, *, stream: bool, load_demo: bool, mesh: bool = False) -> int:
     prepare_state_dir(config.state_dir, server_user())
     store = CredentialStore(config.state_dir)
     credentials, created = store.load_or_create()
     credentials = admin_from_env(credentials, os.environ)
-    platform = LocalPlatform(config, credentials)
+    sidecars = Mesh.plan(config, _services(config)) if mesh else None
+    platform = LocalPlatform(config, credentials, mesh=sidecars)
     config.run_dir.mkdir(parents=True, exist_ok=True)
     config.log_dir.mkdir(parents=True, exist_ok=True)
     pid_file = config.run_dir / f"{SUPERVISOR}.pid"
@@ -93,6 +99,9 @@ def _run(config: PlatformConfig, *, stream: bool, load_demo: bool) -> int:
         platform.start(load_demo=load_demo)
         elapsed = time.monotonic() - began
         _write(_endpoint_table(platform.endpoints()))
+        if sidecars is not None:
+            _write("\nA service through its sidecar, as the developer identity (STRICT mTLS):")
+            _write(f"  {sidecars.grpcurl_command()}")
         if created and "SHOP_ADMIN_PASSWORD" not in os.environ:
             _write(f"\nLocal admin (shown once; kept in {store.path}):")
             _write(f"  email:    {credentials.admin_email}")
@@ -138,7 +147,7 @@ def _on_signals(handler: object) -> None:
         signal.signal(sig, handler)  # type: ignore[arg-type]
 
 
-def _detach(config: PlatformConfig) -> int:
+def _detach(config: PlatformConfig, *, mesh: bool = False) -> int:
     """Start a supervised `shop up` in its own session and follow its log until it is ready."""
     prepare_state_dir(config.state_dir, server_user())
     config.log_dir.mkdir(parents=True, exist_ok=True)
@@ -148,7 +157,14 @@ def _detach(config: PlatformConfig) -> int:
     offset = log_path.stat().st_size if log_path.exists() else 0
     with log_path.open("ab") as log:
         child = subprocess.Popen(  # noqa: S603 - our own module
-            [sys.executable, "-m", "launcher.cli", "up", "--supervised"],
+            [
+                sys.executable,
+                "-m",
+                "launcher.cli",
+                "up",
+                "--supervised",
+                *(["--mesh"] if mesh else []),
+            ],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -241,13 +257,14 @@ def cmd_status(args: argparse.Namespace) -> int:
         _write(f"nothing provisioned yet in {config.state_dir}; `shop up` starts the platform")
         return 1
     credentials, _ = store.load_or_create()
-    platform = LocalPlatform(config, credentials)
+    running_mesh = Mesh.running(config, _services(config)) if _supervisor_pid(config) else None
+    platform = LocalPlatform(config, credentials, mesh=running_mesh)
     health = platform.health()
     memory = platform.memory_bytes()
     addresses: dict[str, str] = {}
     for endpoint in platform.endpoints():
         addresses.setdefault(endpoint.component, endpoint.address)
-    names = [*STORES, *(c.name for c in platform.components)]
+    names = [*STORES, *platform.component_names()]
     supervised = load_status(config.run_dir / STATE_FILE) if _supervisor_pid(config) else {}
     rows = [
         (
@@ -322,6 +339,11 @@ def parser() -> argparse.ArgumentParser:
     up = commands.add_parser("up", help="start stores, services and gateway (Ctrl-C stops)")
     up.add_argument("--detach", action="store_true", help="run in the background")
     up.add_argument("--no-demo", action="store_true", help="do not load the demo catalog")
+    up.add_argument(
+        "--mesh",
+        action="store_true",
+        help="put every service and the gateway behind an Envoy sidecar (STRICT mTLS, RBAC)",
+    )
     up.add_argument("--supervised", action="store_true", help=argparse.SUPPRESS)
     up.set_defaults(handler=cmd_up)
     down = commands.add_parser("down", help="stop everything `shop up` started")

@@ -22,6 +22,7 @@ from launcher.infra import Infrastructure
 from launcher.mailbox import Mailbox
 from launcher.process import ManagedProcess, StartError, group_rss_bytes, read_pid
 from launcher.reindex import run_reindex
+from launcher.sidecars.meshmode import SIDECAR_SUFFIX, Mesh
 from launcher.supervisor import STATE_FILE, Supervisor
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class LocalPlatform:
         *,
         infra: Infrastructure | None = None,
         base_env: Mapping[str, str] | None = None,
+        mesh: Mesh | None = None,
     ) -> None:
         self.config = config
         self.credentials = credentials
@@ -58,6 +60,8 @@ class LocalPlatform:
         # Components that run but wait on failed upstreams (the gateway), with those upstreams.
         self.waiting_on: dict[str, list[str]] = {}
         self.supervisor: Supervisor | None = None
+        # Mesh mode: Envoy sidecars in front of every service and the gateway.
+        self.mesh = mesh
 
     # Start and stop ----------------------------------------------------------------------
 
@@ -76,6 +80,10 @@ class LocalPlatform:
             ", ".join(f"{n} {s:.1f}s" for n, s in self.infra.report.seconds.items()),
         )
         began = time.monotonic()
+        if self.mesh is not None:
+            self.mesh.prepare()
+            # Sidecars first: a service's peers are reached through them from the start.
+            self._processes.update((s.name, s) for s in self.mesh.sidecars())
         environments = self.environments()
         for component in self.components:
             process = ManagedProcess(
@@ -99,6 +107,8 @@ class LocalPlatform:
                 # Retried like a crash: the port may be free again in a moment.
                 self.supervisor.start_failed(name, f"start failed: {error}")
         self._wait_healthy(strict=strict or self.config.ci)
+        if self.mesh is not None:
+            self.mesh.start_rotation()
         logger.info(
             "%d components healthy in %.1fs",
             len(self.components) - len(self.failed) - len(self.waiting_on),
@@ -115,6 +125,8 @@ class LocalPlatform:
         ports = self.config.ports
         if component.is_gateway:
             return [ports.gateway, ports.gateway_metrics]
+        if self.mesh is not None:
+            return [self.mesh.ports.app[component.name], ports.metrics[component.name]]
         return [ports.grpc[component.name], ports.metrics[component.name]]
 
     def _wait_healthy(self, *, strict: bool) -> None:
@@ -125,7 +137,7 @@ class LocalPlatform:
         """
         supervisor = self._started_supervisor()
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        waiting = {c.name for c in self.components}
+        waiting = set(self._processes)
         while waiting and time.monotonic() < deadline:
             supervisor.tick()
             waiting -= {name for name in waiting if self.component_healthy(name)}
@@ -168,6 +180,8 @@ class LocalPlatform:
         if self.supervisor is not None:
             self.supervisor.forget()
             self.supervisor = None
+        if self.mesh is not None:
+            self.mesh.stop()
         if self._owns_infra:
             self.infra.stop()
 
@@ -221,9 +235,16 @@ class LocalPlatform:
             base=self._base_env,
             services=[c.name for c in self.components if not c.is_gateway],
         )
-        return {c.name: builder.for_component(c) for c in self.components}
+        environments = {c.name: builder.for_component(c) for c in self.components}
+        if self.mesh is not None:
+            mesh = self.mesh
+            return {name: mesh.environment(name, env) for name, env in environments.items()}
+        return environments
 
     def grpc_address(self, service: str) -> str:
+        """Where the launcher's own tools reach a service (in mesh mode: the app itself)."""
+        if self.mesh is not None:
+            return self.mesh.app_address(service)
         return f"127.0.0.1:{self.config.ports.grpc[service]}"
 
     @property
@@ -237,20 +258,31 @@ class LocalPlatform:
     def log_path(self, name: str) -> Path:
         return self.config.log_dir / f"{name}.log"
 
+    def component_names(self) -> list[str]:
+        """Services, the gateway and, in mesh mode, their sidecars."""
+        names = [c.name for c in self.components]
+        if self.mesh is not None:
+            names += [f"{w}{SIDECAR_SUFFIX}" for w in self.mesh.workloads]
+        return names
+
     def component_healthy(self, name: str) -> bool:
+        if self.mesh is not None and name.endswith(SIDECAR_SUFFIX):
+            return self.mesh.sidecar_healthy(name.removesuffix(SIDECAR_SUFFIX))
         if name == GATEWAY:
             return http_ok(f"{self.base_url}/readyz")
         return grpc_serving(self.grpc_address(name))
 
     def health(self) -> dict[str, bool]:
         status = self.infra.health()
-        status.update({c.name: self.component_healthy(c.name) for c in self.components})
+        status.update({name: self.component_healthy(name) for name in self.component_names()})
         return status
 
     def endpoints(self) -> list[Endpoint]:
         rows = []
         for component in self.components:
             rows.extend(_component_endpoints(component, self.config))
+        if self.mesh is not None:
+            rows += [Endpoint(e.component, e.kind, e.address) for e in self.mesh.endpoints()]
         for store in STORES:
             rows.append(Endpoint(store, "store", _redact(self.infra.url(store))))
         rows.append(Endpoint("mail", "maildir", str(self.config.state_dir / "mail")))

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
-from launcher.config import STORE_URL_VARIABLES, PlatformConfig, PortPlan, repo_root
+from launcher.components import discover
+from launcher.config import STORE_URL_VARIABLES, PlatformConfig, PortPlan, free_ports, repo_root
 from launcher.credentials import CredentialStore
 from launcher.infra import Infrastructure
 from launcher.mailbox import Mailbox
 from launcher.platform import LocalPlatform
 from launcher.process import pid_alive, read_pid, stop_group
+from launcher.sidecars.meshmode import Mesh
 
 STATE_PREFIX = "shopmesh-test-"
 
@@ -97,6 +99,8 @@ class RunningPlatform:
     mailbox: Mailbox
     state_dir: Path
     platform: LocalPlatform
+    # Mesh mode: the sidecars, identities and their addresses (None on the plain platform).
+    mesh: Mesh | None = None
 
     @property
     def gateway_url(self) -> str:
@@ -107,13 +111,26 @@ class RunningPlatform:
         return self.platform.environments()[name]
 
 
-def start_platform(infra: Infrastructure, *, load_demo: bool = False) -> RunningPlatform:
+def start_platform(
+    infra: Infrastructure, *, load_demo: bool = False, mesh: bool = False
+) -> RunningPlatform:
     """Start every existing service and the gateway against `infra`'s stores and ports.
 
+    With `mesh`, every workload runs behind an Envoy sidecar (on more free ports).
     Raises StartError naming the component when anything fails to become healthy.
     """
+    sidecars = None
+    if mesh:
+        services = [c.name for c in discover(infra.config.repo_root) if not c.is_gateway]
+        taken = {int(port) for port in infra.config.ports.to_env().values()}
+        unused = (port for port in free_ports() if port not in taken)
+        sidecars = Mesh.plan(infra.config, services, free_ports=unused)
     platform = LocalPlatform(
-        infra.config, infra.credentials, infra=infra, base_env=isolated_environ(os.environ)
+        infra.config,
+        infra.credentials,
+        infra=infra,
+        base_env=isolated_environ(os.environ),
+        mesh=sidecars,
     )
     try:
         platform.start(load_demo=load_demo, strict=True)
@@ -131,6 +148,7 @@ def start_platform(infra: Infrastructure, *, load_demo: bool = False) -> Running
         admin_password=infra.credentials.admin_password,
         mailbox=platform.mailbox,
         platform=platform,
+        mesh=sidecars,
     )
 
 

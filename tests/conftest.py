@@ -7,6 +7,7 @@ A server that cannot start makes the test error with the reason; nothing is skip
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -76,6 +77,25 @@ def shop_platform(shop_infra: Infrastructure) -> Iterator[RunningPlatform]:
     `.base_url` (gateway), `.grpc_addresses["user"]`, `.admin_email`/`.admin_password`,
     `.mailbox` (captured mail). Errors, naming the component, when anything fails to start.
     """
-    running = start_platform(shop_infra)
+    running = start_platform(shop_infra, mesh=mesh_requested())
+    yield running
+    running.platform.stop()
+
+
+def mesh_requested() -> bool:
+    """SHOP_E2E_MESH=1 runs `shop_platform` in mesh mode (`make test-mesh`)."""
+    return os.environ.get("SHOP_E2E_MESH", "").strip().lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def shop_mesh_platform(
+    request: pytest.FixtureRequest, shop_infra: Infrastructure
+) -> Iterator[RunningPlatform]:
+    """The platform in mesh mode: `shop_platform` itself under SHOP_E2E_MESH=1, otherwise
+    a mesh platform of its own on this session's stores."""
+    if mesh_requested():
+        yield request.getfixturevalue("shop_platform")
+        return
+    running = start_platform(shop_infra, mesh=True)
     yield running
     running.platform.stop()

@@ -9,8 +9,19 @@ NetworkPolicies and AuthorizationPolicies can never disagree. One module per kin
 (see outputs.py); policy.py parses the file.
 """
 
+from . import envoy, istio, policy
 from .cli import main
 from .outputs import OUTPUTS, render
 from .policy import POLICY_FILE, Policy, Workload
 
-__all__ = ["OUTPUTS", "POLICY_FILE", "Policy", "Workload", "main", "render"]
+__all__ = [
+    "OUTPUTS",
+    "POLICY_FILE",
+    "Policy",
+    "Workload",
+    "main",
+    "render",
+    "envoy",
+    "istio",
+    "policy",
+]

@@ -8,24 +8,23 @@ from pathlib import Path
 from typing import Any
 
 from .manifest import Manifest, dump, labels_of, meta
-from .policy import Policy, Workload, merge, principal
+from .policy import Policy, Workload, principal, route_settings
 
 
 def _route(
     policy: Policy, workload: Workload, overrides: Mapping[str, Any], name: str
 ) -> dict[str, Any]:
-    retries = merge(policy.defaults["retries"], overrides.get("retries", {}))
-    route: dict[str, Any] = {
+    settings = route_settings(policy, overrides)
+    return {
         "name": name,
         "route": _destinations(workload),
-        "timeout": overrides.get("timeout", policy.defaults["timeout"]),
+        "timeout": settings.timeout,
         "retries": {
-            "attempts": retries["attempts"],
-            "perTryTimeout": retries["per_try_timeout"],
-            "retryOn": retries["retry_on"],
+            "attempts": settings.attempts,
+            "perTryTimeout": settings.per_try_timeout,
+            "retryOn": settings.retry_on,
         },
     }
-    return route
 
 
 def _destinations(workload: Workload, subset: str | None = None) -> list[dict[str, Any]]:
@@ -151,6 +150,13 @@ def authorization_policies(policy: Policy, namespace: str) -> list[Manifest]:
                 }
                 for callers, paths in sorted(by_callers.items())
             ]
+            if policy.mesh_wide_paths:
+                rules.append(
+                    {
+                        "from": [{"source": {"namespaces": [namespace]}}],
+                        "to": [{"operation": {"paths": sorted(policy.mesh_wide_paths)}}],
+                    }
+                )
         manifests.append(
             {
                 "apiVersion": "security.istio.io/v1",

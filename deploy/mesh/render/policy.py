@@ -81,6 +81,17 @@ class Policy:
     def load(cls, path: Path = POLICY_FILE) -> Policy:
         return cls(yaml.safe_load(path.read_text(encoding="utf-8")))
 
+    @property
+    def mesh_wide_paths(self) -> list[str]:
+        """gRPC paths every workload serves to any workload of its namespace."""
+        return list(self.raw.get("mesh_wide", {}).get("paths", []))
+
+    def workload(self, name: str) -> Workload:
+        for workload in self.workloads:
+            if workload.name == name:
+                return workload
+        raise KeyError(f"no workload {name!r} in the policy")
+
     def expand(self, callers: Iterable[str]) -> list[str]:
         expanded: list[str] = []
         for caller in callers:
@@ -111,6 +122,37 @@ class Policy:
         if isinstance(value, Mapping) and isinstance(override, Mapping):
             return merge(value, override)
         return value if override is None else override
+
+
+@dataclass(frozen=True)
+class RouteSettings:
+    """Timeout and retries of calls to one method (or to a service's other methods)."""
+
+    timeout: str
+    attempts: int
+    per_try_timeout: str
+    retry_on: str
+
+
+def route_settings(policy: Policy, overrides: Mapping[str, Any]) -> RouteSettings:
+    """The defaults overridden by one entry of a service's `routes` (or `default_route`)."""
+    retries = merge(policy.defaults["retries"], overrides.get("retries", {}))
+    return RouteSettings(
+        timeout=overrides.get("timeout", policy.defaults["timeout"]),
+        attempts=int(retries["attempts"]),
+        per_try_timeout=retries["per_try_timeout"],
+        retry_on=retries["retry_on"],
+    )
+
+
+def method_routes(policy: Policy, workload: Workload) -> dict[str, RouteSettings]:
+    """Route settings of the methods the policy names, by method."""
+    routes: Mapping[str, Mapping[str, Any]] = workload.spec.get("routes", {})
+    return {method: route_settings(policy, overrides) for method, overrides in routes.items()}
+
+
+def default_route(policy: Policy, workload: Workload) -> RouteSettings:
+    return route_settings(policy, workload.spec.get("default_route", {}))
 
 
 def principal(policy: Policy, namespace: str, account: str) -> str:
