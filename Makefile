@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install gen lint test test-unit test-contract test-deploy test-integration test-e2e up down bench
+.PHONY: install gen lint test test-unit test-contract test-deploy test-integration test-e2e up down bench up-mesh test-mesh
 
 $(VENV)/.installed: pyproject.toml launcher/pyproject.toml
 	python3 -m venv $(VENV)
@@ -27,6 +27,10 @@ lint: install
 up: install
 	$(VENV)/bin/shop up
 
+## up-mesh: the platform behind Envoy sidecars (STRICT mTLS, per-method RBAC from deploy/mesh/policy.yaml)
+up-mesh: install
+	$(VENV)/bin/shop up --mesh
+
 down: install
 	$(VENV)/bin/shop down
 
@@ -47,6 +51,10 @@ test-integration: install
 
 test-e2e: install
 	$(PY) -m pytest tests/e2e
+
+## test-mesh: the end-to-end suite and the mesh tests on a platform in mesh mode
+test-mesh: install
+	SHOP_E2E_MESH=1 $(PY) -m pytest tests/e2e tests/integration/meshmode
 
 bench: install
 	$(PY) bench/gateway_vs_grpc.py
