@@ -1,7 +1,10 @@
 """The run loop shared by the outbox relays of MongoDB and Redis services.
 
 A relay supplies one step, "publish a batch and return how many events went out"; this loop
-repeats it until cancelled. A failed step is logged and retried after a pause that doubles up
+repeats it until cancelled. A relay whose writers live in the same process passes `wake`, an
+`asyncio.Event` they set after each committed write: the loop then sleeps until woken, with
+`poll_seconds` only as a slow safety net, instead of polling the store. A failed step is
+logged and retried after a pause that doubles up
 to a ceiling, because the usual causes (Kafka or the store restarting) take a while to pass;
 one success resets the pause. (`OutboxRelay` for PostgreSQL has its own loop: NOTIFY wakes
 it, and the runtime restarts it when a batch fails.)
@@ -26,16 +29,21 @@ async def relay_forever(
     poll_seconds: float,
     retry_seconds: float,
     max_backoff_seconds: float,
+    wake: asyncio.Event | None = None,
 ) -> None:
     """Calls `publish_batch` until cancelled (a `ServiceSpec.background` task).
 
     After a batch smaller than `batch_size` the loop waits `poll_seconds`; pass 0 when
     `publish_batch` itself waits for new events. After a failure it waits `retry_seconds`,
     doubled after every further failure up to `max_backoff_seconds`. `what` names the events
-    in the log line, e.g. "product events".
+    in the log line, e.g. "product events". With `wake`, an idle loop waits for it to be set
+    (at most `poll_seconds`); it is cleared before each batch, so a write that commits while
+    a batch runs is picked up by the next one.
     """
     backoff = retry_seconds
     while True:
+        if wake is not None:
+            wake.clear()
         try:
             published = await publish_batch()
             backoff = retry_seconds
@@ -44,5 +52,16 @@ async def relay_forever(
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, max_backoff_seconds)
             continue
-        if poll_seconds and published < batch_size:
+        if published >= batch_size:
+            continue
+        if wake is not None:
+            await _woken(wake, poll_seconds)
+        elif poll_seconds:
             await asyncio.sleep(poll_seconds)
+
+
+async def _woken(wake: asyncio.Event, timeout: float) -> None:
+    try:
+        await asyncio.wait_for(wake.wait(), timeout or None)
+    except TimeoutError:
+        pass
