@@ -1,4 +1,5 @@
-"""`make lint`: buf lint, buf format, buf breaking against main, ruff, mypy --strict.
+"""`make lint`: buf lint, buf format, buf breaking against main, ruff, mypy --strict, and the
+layer contracts (import-linter, `.importlinter`).
 
 Every check runs even when an earlier one fails, so one run shows everything to fix; the exit
 status is non-zero when any check failed.
@@ -141,6 +142,7 @@ def buf_breaking() -> Outcome:
 
 PACKAGE_PATHS = ("mesh", "services", "gateway", "launcher", "tools")
 TESTS_DIR = "tests"
+IMPORT_CONTRACTS = ".importlinter"
 
 
 def existing(paths: Sequence[str]) -> list[str]:
@@ -185,12 +187,22 @@ def mypy() -> Outcome:
     return Outcome(failed == 0, f"{failed} of {len(outcomes)} runs failed" if failed else "")
 
 
+def layer_contracts() -> Outcome:
+    """import-linter: the layer rules in .importlinter (services independent, mesh and the
+    gateway import no service, each service's domain pure and its layers pointing inward)."""
+    lint_imports = shutil.which("lint-imports", path=tool_env()["PATH"])
+    if lint_imports is None:
+        raise GenerationError("lint-imports not found: run `make install` (import-linter)")
+    return run([lint_imports, "--no-cache", IMPORT_CONTRACTS])
+
+
 CHECKS: tuple[tuple[str, Callable[[], Outcome]], ...] = (
     ("buf lint", buf_lint),
     ("buf format", buf_format),
     ("buf breaking", buf_breaking),
     ("ruff", ruff),
     ("mypy --strict", mypy),
+    ("layer contracts", layer_contracts),
 )
 
 
