@@ -1,21 +1,26 @@
-"""Assembles the catalog service: settings in, store and relay built, servicer wired."""
+"""Assembles the catalog service: settings in, store, cache and relay built, servicer wired."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from grpc import aio
+from redis.asyncio import Redis
 from shop.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 
 from mesh.bootstrap import Runtime
-from mesh.events import EventConsumer, EventPublisher, InMemoryProcessedEvents, topic_for
-from mesh.mongo import open_database
+from mesh.events import EventConsumer, EventPublisher, HandlerDedupes, topic_for
+from mesh.mongo import MongoOutboxRelay, PendingEvent, open_database
 from mesh.server import ServiceSpec
-from services.catalog.adapters.mongo import INDEXES, MongoCatalogStore
-from services.catalog.events import PRODUCER, event_for
-from services.catalog.outbox import OutboxRelay
-from services.catalog.reviews import CONSUMER_GROUP, RatingUpdater
-from services.catalog.service import CatalogService
-from services.catalog.servicer import CatalogServicer
-from services.catalog.settings import Settings
+
+from .adapters.cache import CachedCatalogStore, CacheMetrics, RedisLayer
+from .adapters.events import PRODUCER, encode_event
+from .adapters.mongo import INDEXES, MongoCatalogStore, catalog_outbox
+from .adapters.review_events import CONSUMER_GROUP, RatingUpdater
+from .service_layer.catalog import CatalogService
+from .service_layer.ports import CatalogStore
+from .servicer import CatalogServicer
+from .settings import Settings
 
 SERVICE_NAME = catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_name
 
@@ -23,12 +28,49 @@ SERVICE_NAME = catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_na
 async def build(runtime: Runtime) -> ServiceSpec:
     settings = Settings.from_env(runtime.environ)
     mongo = await open_database(settings.mongodb_url, settings.database, INDEXES)
-    store = MongoCatalogStore(
-        mongo.db, encode_event=lambda change: event_for(change).SerializeToString()
-    )
+    cleanup = [mongo.close]
     publisher = EventPublisher(settings.kafka_bootstrap_servers, client_id=PRODUCER)
-    await publisher.start()
-    relay = OutboxRelay(store, publisher, poll_seconds=settings.outbox_poll_seconds)
+    try:
+        await publisher.start()
+    except BaseException:
+        # The runtime only cleans up what build returned; a failed start closes its own.
+        await mongo.close()
+        raise
+    cleanup.append(publisher.stop)
+    outbox = catalog_outbox(mongo.db)
+    mongo_store = MongoCatalogStore(mongo.db, outbox, encode_event)
+    store: CatalogStore = mongo_store
+    cached: CachedCatalogStore | None = None
+    if settings.redis_url:
+        # Short timeouts: a slow or absent Redis must cost a read little before it falls
+        # back to the store.
+        redis = Redis.from_url(settings.redis_url, socket_timeout=0.25, socket_connect_timeout=0.25)
+        cleanup.append(redis.aclose)
+        metrics = CacheMetrics(runtime.metrics_registry)
+        cached = CachedCatalogStore(
+            mongo_store,
+            RedisLayer(redis, metrics),
+            metrics,
+            namespace=f"catalog:{settings.database}",
+            ttl_seconds=settings.cache_ttl_seconds,
+            local_seconds=settings.cache_local_seconds,
+        )
+        store = cached
+
+    async def before_publish(batch: Sequence[PendingEvent]) -> None:
+        """A consumer that reads the product back sees at least the event's version."""
+        for product_id in dict.fromkeys(pending.stream for pending in batch):
+            product = await mongo_store.catch_up(product_id)
+            if cached is not None:
+                await cached.refresh(product, product_id)
+
+    relay = MongoOutboxRelay(
+        outbox,
+        publisher,
+        what="product events",
+        before_publish=before_publish,
+        safety_poll_seconds=settings.outbox_poll_seconds,
+    )
     catalog = CatalogService(store)
     background = [relay.run]
     if settings.consume_review_events:
@@ -38,7 +80,7 @@ async def build(runtime: Runtime) -> ServiceSpec:
             topics=[topic_for("review")],
             handler=RatingUpdater(catalog),
             # Applying a rating summary is idempotent by its version: no dedupe store needed.
-            processed=InMemoryProcessedEvents(),
+            processed=HandlerDedupes(),
             dead_letters=publisher,
         )
         background.append(ratings.run)
@@ -53,5 +95,6 @@ async def build(runtime: Runtime) -> ServiceSpec:
         register=[register],
         probes={"mongodb": mongo.ping},
         background=background,
-        cleanup=[mongo.close, publisher.stop],
+        # Run in reverse: close Redis, stop Kafka, then the database.
+        cleanup=cleanup,
     )

@@ -8,13 +8,12 @@ from google.protobuf import empty_pb2
 from grpc import aio
 from shop.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 
-from mesh import rbac
-from mesh.auth import current_identity, require_permission
-from mesh.errors import PermissionDeniedError
-from services.catalog.convert import category_to_proto, draft_from_proto, product_to_proto
-from services.catalog.domain.model import UPDATABLE_FIELDS
-from services.catalog.domain.reservations import StockLine
-from services.catalog.service import CatalogService
+from mesh.auth import current_identity
+
+from .adapters.protos import category_to_proto, draft_from_proto, product_to_proto
+from .domain.model import UPDATABLE_FIELDS
+from .domain.reservations import StockLine
+from .service_layer.catalog import CatalogService
 
 Context = aio.ServicerContext[Any, Any]
 
@@ -51,16 +50,17 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     async def CreateProduct(
         self, request: catalog_pb2.CreateProductRequest, context: Context
     ) -> catalog_pb2.Product:
-        require_permission(rbac.PRODUCTS_WRITE)
-        product = await self._catalog.create_product(draft_from_proto(request.product))
+        product = await self._catalog.create_product(
+            current_identity(), draft_from_proto(request.product)
+        )
         return product_to_proto(product)
 
     async def UpdateProduct(
         self, request: catalog_pb2.UpdateProductRequest, context: Context
     ) -> catalog_pb2.Product:
-        require_permission(rbac.PRODUCTS_WRITE)
         fields = frozenset(request.update_mask.paths) or _fields_set(request.product)
         product = await self._catalog.update_product(
+            current_identity(),
             request.product.id,
             draft_from_proto(request.product),
             fields,
@@ -71,8 +71,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     async def DeleteProduct(
         self, request: catalog_pb2.DeleteProductRequest, context: Context
     ) -> empty_pb2.Empty:
-        require_permission(rbac.PRODUCTS_WRITE)
-        await self._catalog.delete_product(request.id)
+        await self._catalog.delete_product(current_identity(), request.id)
         return empty_pb2.Empty()
 
     async def ListCategories(
@@ -86,9 +85,8 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     async def ReserveStock(
         self, request: catalog_pb2.ReserveStockRequest, context: Context
     ) -> catalog_pb2.ReserveStockResponse:
-        _require_stock_caller()
         lines = [StockLine(item.product_id, item.quantity) for item in request.items]
-        reserved = await self._catalog.reserve_stock(request.order_id, lines)
+        reserved = await self._catalog.reserve_stock(current_identity(), request.order_id, lines)
         return catalog_pb2.ReserveStockResponse(
             order_id=request.order_id,
             items=[
@@ -105,18 +103,8 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     async def ReleaseStock(
         self, request: catalog_pb2.ReleaseStockRequest, context: Context
     ) -> catalog_pb2.ReleaseStockResponse:
-        _require_stock_caller()
-        released = await self._catalog.release_stock(request.order_id)
+        released = await self._catalog.release_stock(current_identity(), request.order_id)
         return catalog_pb2.ReleaseStockResponse(order_id=request.order_id, released=released)
-
-
-def _require_stock_caller() -> None:
-    """Stock moves for orders: the order service's token, or staff who manage products."""
-    identity = current_identity()
-    if not (identity.is_service or identity.has_permission(rbac.PRODUCTS_WRITE)):
-        raise PermissionDeniedError(
-            "only the order service or product staff may move stock", reason="NOT_INTERNAL_CALLER"
-        )
 
 
 def _fields_set(product: catalog_pb2.Product) -> frozenset[str]:

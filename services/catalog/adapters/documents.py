@@ -7,12 +7,12 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from services.catalog.domain.changes import ChangeKind, ProductChange
-from services.catalog.domain.model import Product
-from services.catalog.domain.money import Money
-from services.catalog.domain.reservations import Reservation, StockLine
+from mesh.mongo import Document, entry_id
 
-Document = dict[str, Any]
+from ..domain.changes import ChangeKind, ProductChange
+from ..domain.model import Product
+from ..domain.money import Money
+from ..domain.reservations import Reservation, StockLine
 
 
 def product_to_doc(product: Product) -> Document:
@@ -57,8 +57,7 @@ def product_from_doc(doc: Mapping[str, Any]) -> Product:
 def change_id(change: ProductChange) -> str:
     if change.kind is ChangeKind.RESERVATION_VOIDED:
         return f"void:{change.op_key}"
-    # Zero-padded so ids sort like versions.
-    return f"{change.product_id}@{change.version:012d}"
+    return entry_id(change.product_id, change.version)
 
 
 def change_to_doc(change: ProductChange) -> Document:
@@ -74,7 +73,6 @@ def change_to_doc(change: ProductChange) -> Document:
         "order_id": change.order_id,
         "quantity": change.quantity,
         "update_mask": list(change.update_mask),
-        "published": not change.publishes_event,
     }
 
 

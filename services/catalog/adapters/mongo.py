@@ -1,72 +1,66 @@
 """The catalog store on the MongoDB wire protocol, as served by FerretDB v1.
 
 FerretDB v1 applies findAndModify and update as read-modify-write without a lock, so a
-conditional `$inc` is not atomic there (concurrent calls read the same inventory), and it has
-no multi-document transactions. What it does enforce atomically is a unique index on insert.
-So every product change is first inserted into `product_changes` under the id
-`<product id>@<new version>`: of two writers that read the same version only one insert
-succeeds, the other re-reads and tries again. The `products` collection is the readable
-projection of the latest change; the change document is also the event to publish (outbox).
+conditional `$inc` is not atomic there, and it has no multi-document transactions. So every
+product change is first inserted into the `product_changes` ledger (`mesh.mongo.Ledger`)
+under `<product id>@<new version>`: of two writers that read the same version only one
+insert succeeds, the other re-reads and tries again. The change's event is staged in the
+outbox before that insert and published once the change is there. The `products`
+collection is the readable projection of the latest change.
+
+Every query is an `_id` lookup or an equality on a top-level field, which FerretDB pushes
+down to SQL; the only sorted reads are ListProducts pages (on a cache miss) and categories.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import random
 from collections.abc import Sequence
 from typing import Any, Final
 
-from motor.motor_asyncio import AsyncIOMotorDatabase
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
-from mesh.errors import AbortedError, DomainError
-from services.catalog.adapters.documents import (
-    Document,
+from mesh.mongo import LEDGER_INDEXES, Database, Document, Ledger, LedgerEntry, MongoOutbox
+
+from ..domain.changes import ChangeKind, ProductChange
+from ..domain.model import Category, Product, category_display_name
+from ..domain.pagination import PageCursor
+from ..domain.reservations import Reservation
+from ..service_layer.ports import CatalogStore, Decide, EncodeEvent
+from .documents import (
     change_from_doc,
+    change_id,
     change_to_doc,
     product_from_doc,
     product_to_doc,
     reservation_from_doc,
     reservation_to_doc,
 )
-from services.catalog.adapters.locks import KeyedLocks
-from services.catalog.adapters.repository import CatalogStore, Decide, EncodeEvent, OutboxEntry
-from services.catalog.domain.changes import ChangeKind, ProductChange
-from services.catalog.domain.model import Category, Product, category_display_name
-from services.catalog.domain.pagination import PageCursor
-from services.catalog.domain.reservations import Reservation
+from .locks import KeyedLocks
 
-logger = logging.getLogger(__name__)
-
-# Attempts of one commit when other processes keep winning the same product's next version.
-MAX_COMMIT_ATTEMPTS: Final = 50
 _SORT_KEY: Final = [("created_at", ASCENDING), ("_id", ASCENDING)]
 
-
-# Created at start by `mesh.mongo.create_indexes`.
+# Created at start by `mesh.mongo.create_indexes`: one for every filter and sort used.
 INDEXES: Final[dict[str, list[IndexModel]]] = {
     "products": [
         IndexModel([("category", ASCENDING), *_SORT_KEY], name="category_created"),
         IndexModel(_SORT_KEY, name="created"),
     ],
-    "product_changes": [
-        IndexModel([("op_key", ASCENDING)], name="op_key_unique", unique=True),
-        IndexModel([("product_id", ASCENDING), ("version", ASCENDING)], name="product_version"),
-        IndexModel(
-            [("published", ASCENDING), ("product_id", ASCENDING), ("version", ASCENDING)],
-            name="unpublished",
-        ),
-    ],
+    "product_changes": LEDGER_INDEXES,
+    "outbox": [IndexModel([("stream", ASCENDING), ("seq", ASCENDING)], name="stream_seq")],
 }
 
 
+def catalog_outbox(db: Database) -> MongoOutbox:
+    return MongoOutbox(db.outbox, db.product_changes)
+
+
 class MongoCatalogStore(CatalogStore):
-    def __init__(self, db: AsyncIOMotorDatabase[Document], encode_event: EncodeEvent) -> None:
+    def __init__(self, db: Database, outbox: MongoOutbox, encode_event: EncodeEvent) -> None:
         self._encode_event = encode_event
         self._products = db.products
-        self._changes = db.product_changes
+        self._ledger = Ledger(db.product_changes, outbox)
         self._reservations = db.reservations
         self._categories = db.categories
         # Serializes this process's writers of one product, so they do not race each other
@@ -78,27 +72,28 @@ class MongoCatalogStore(CatalogStore):
         return product_from_doc(doc) if doc else None
 
     async def get_many(self, product_ids: Sequence[str]) -> dict[str, Product]:
-        cursor = self._products.find({"_id": {"$in": list(product_ids)}})
-        return {doc["_id"]: product_from_doc(doc) async for doc in cursor}
+        # One `_id` lookup each, concurrently: FerretDB does not push `$in` down to SQL and
+        # would decode the whole collection for it.
+        docs = await asyncio.gather(*(self._products.find_one({"_id": pid}) for pid in product_ids))
+        return {doc["_id"]: product_from_doc(doc) for doc in docs if doc is not None}
 
-    async def list_page(
-        self, category: str, after: PageCursor | None, limit: int
-    ) -> tuple[list[Product], int]:
-        matching: Document = {"category": category} if category else {}
-        query = dict(matching)
+    async def list_page(self, category: str, after: PageCursor | None, limit: int) -> list[Product]:
+        query: Document = {"category": category} if category else {}
         if after is not None:
             query["$or"] = [
                 {"created_at": {"$gt": after.created_at}},
                 {"created_at": after.created_at, "_id": {"$gt": after.product_id}},
             ]
         cursor = self._products.find(query).sort(_SORT_KEY).limit(limit)
-        products = [product_from_doc(doc) async for doc in cursor]
-        return products, await self._products.count_documents(matching)
+        return [product_from_doc(doc) async for doc in cursor]
+
+    async def count(self, category: str) -> int:
+        return await self._products.count_documents({"category": category} if category else {})
 
     async def list_categories(self) -> list[Category]:
         counts: dict[str, int] = {}
         pipeline: list[Document] = [{"$group": {"_id": "$category", "count": {"$sum": 1}}}]
-        async for row in self._products.aggregate(pipeline):
+        async for row in await self._products.aggregate(pipeline):
             counts[row["_id"]] = int(row["count"])
         return [
             Category(doc["_id"], doc["display_name"], counts.get(doc["_id"], 0))
@@ -108,48 +103,31 @@ class MongoCatalogStore(CatalogStore):
     async def commit(
         self, product_id: str, decide: Decide, op_key: str | None = None
     ) -> ProductChange | None:
+        async def build() -> LedgerEntry | None:
+            change = decide(await self.get(product_id))
+            return self._entry(change) if change is not None else None
+
         async with self._locks.hold(product_id):
-            for attempt in range(MAX_COMMIT_ATTEMPTS):
-                if op_key and (earlier := await self._find_op(op_key)):
-                    return earlier
-                try:
-                    change = decide(await self.get(product_id))
-                except DomainError:
-                    # A duplicate call may have applied this operation just now elsewhere,
-                    # which is why it no longer fits (e.g. the stock it took is gone).
-                    if op_key and (earlier := await self._find_op(op_key)):
-                        return earlier
-                    raise
-                if change is None:
-                    return None
-                try:
-                    await self._changes.insert_one(self._change_doc(change))
-                except DuplicateKeyError:
-                    if earlier := await self._find_op(change.op_key):
-                        return earlier
-                    # Another process committed this version first (or this one crashed
-                    # before projecting it): project the latest change and decide again.
-                    await self._catch_up(product_id)
-                    await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
-                    continue
-                await self._project(change)
-                return change
-        raise AbortedError(
-            f"product {product_id} is changing too fast; try again", reason="CONTENTION"
-        )
+            doc = await self._ledger.commit(
+                build,
+                op_key=op_key,
+                contended=f"product {product_id}",
+                # Another process committed this version first (or this one crashed before
+                # projecting it): project the latest change before deciding again.
+                on_conflict=lambda: self._catch_up(product_id),
+            )
+            if doc is None:
+                return None
+            change = change_from_doc(doc)
+            await self._project(change)
+            return change
 
     async def void(self, change: ProductChange) -> ProductChange:
-        try:
-            await self._changes.insert_one(self._change_doc(change))
-            return change
-        except DuplicateKeyError:
-            earlier = await self._find_op(change.op_key)
-            assert earlier is not None
-            return earlier
+        return change_from_doc(await self._ledger.insert(self._entry(change)))
 
     async def find_changes(self, op_keys: Sequence[str]) -> dict[str, ProductChange]:
-        cursor = self._changes.find({"op_key": {"$in": list(op_keys)}})
-        return {doc["op_key"]: change_from_doc(doc) async for doc in cursor}
+        found = await self._ledger.find_many(op_keys)
+        return {key: change_from_doc(doc) for key, doc in found.items()}
 
     async def add_reservation(self, reservation: Reservation) -> Reservation:
         try:
@@ -160,41 +138,30 @@ class MongoCatalogStore(CatalogStore):
             assert doc is not None
             return reservation_from_doc(doc)
 
-    async def unpublished(self, limit: int) -> list[OutboxEntry]:
-        cursor = (
-            self._changes.find({"published": False})
-            .sort([("product_id", ASCENDING), ("version", ASCENDING)])
-            .limit(limit)
-        )
-        return [OutboxEntry(doc["_id"], doc["product_id"], doc["event"]) async for doc in cursor]
-
-    async def mark_published(self, change_ids: Sequence[str]) -> None:
-        await self._changes.update_many(
-            {"_id": {"$in": list(change_ids)}}, {"$set": {"published": True}}
-        )
-
-    async def catch_up(self, product_id: str) -> None:
+    async def catch_up(self, product_id: str) -> Product | None:
+        """Brings the readable product up to its latest committed change; returns it."""
         async with self._locks.hold(product_id):
-            await self._catch_up(product_id)
+            return await self._catch_up(product_id)
 
-    async def _catch_up(self, product_id: str) -> None:
-        latest = await self._changes.find_one(
-            {"product_id": product_id, "version": {"$gt": 0}}, sort=[("version", DESCENDING)]
-        )
-        if latest is not None:
-            await self._project(change_from_doc(latest))
+    async def _catch_up(self, product_id: str) -> Product | None:
+        shown = await self.get(product_id)
+        latest = await self._ledger.latest(product_id, shown.version if shown else 0)
+        if latest is None or (shown is not None and latest["version"] <= shown.version):
+            return shown
+        change = change_from_doc(latest)
+        await self._project(change)
+        return change.product
 
-    async def _find_op(self, op_key: str) -> ProductChange | None:
-        doc = await self._changes.find_one({"op_key": op_key})
-        return change_from_doc(doc) if doc else None
-
-    def _change_doc(self, change: ProductChange) -> Document:
+    def _entry(self, change: ProductChange) -> LedgerEntry:
+        event = self._encode_event(change) if change.publishes_event else b""
         doc = change_to_doc(change)
-        doc["event"] = self._encode_event(change) if change.publishes_event else b""
-        return doc
+        assert doc["_id"] == change_id(change)
+        return LedgerEntry(doc, change.product_id, change.version, event)
 
     async def _project(self, change: ProductChange) -> None:
         """Makes the readable product reflect `change` unless it already shows a newer one."""
+        if change.kind is ChangeKind.RESERVATION_VOIDED:
+            return
         older: Document = {"_id": change.product_id, "version": {"$lt": change.version}}
         if change.product is None:
             await self._products.delete_one(older)

@@ -21,18 +21,24 @@ async def catalog_server(environ: Mapping[str, str], keys: TokenKeys) -> AsyncIt
         yield running
 
 
-def catalog_environ(mongodb_url: str, kafka_bootstrap: str) -> dict[str, str]:
-    """A fresh database per test, so tests never see each other's products."""
-    return {
+def catalog_environ(
+    mongodb_url: str, kafka_bootstrap: str, redis_url: str | None = None
+) -> dict[str, str]:
+    """A fresh database per test, so tests never see each other's products; with
+    `redis_url`, the read cache in front of it (its keys are per database)."""
+    environ = {
         "GRPC_PORT": "0",
         "MONGODB_URL": mongodb_url,
         "CATALOG_MONGODB_DATABASE": f"catalog_{uuid.uuid4().hex[:10]}",
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-        "CATALOG_OUTBOX_POLL_SECONDS": "0.05",
+        "CATALOG_OUTBOX_POLL_SECONDS": "1",
         # Only the ratings test consumes review events: a consumer stopped while it is still
         # joining its group is not closed by the runtime yet (reported as a ResourceWarning).
         "CATALOG_CONSUME_REVIEW_EVENTS": "false",
     }
+    if redis_url:
+        environ["REDIS_URL"] = redis_url
+    return environ
 
 
 @asynccontextmanager

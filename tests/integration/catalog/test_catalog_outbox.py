@@ -5,21 +5,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorDatabase
 
 from mesh.events import Event, EventPublisher
-from mesh.mongo import create_indexes
-from services.catalog.adapters.documents import Document
-from services.catalog.adapters.mongo import INDEXES, MongoCatalogStore
+from mesh.mongo import Database, MongoOutboxRelay, connect, create_indexes
+from services.catalog.adapters.events import encode_event
+from services.catalog.adapters.mongo import INDEXES, MongoCatalogStore, catalog_outbox
 from services.catalog.domain.model import ProductDraft
 from services.catalog.domain.money import Money
 from services.catalog.domain.reservations import StockLine
-from services.catalog.events import event_for
-from services.catalog.outbox import OutboxRelay
-from services.catalog.service import CatalogService
+from services.catalog.service_layer.catalog import CatalogService
 
 from ..service_harness import read_events
 from .catalog_harness import catalog_environ
+from .catalog_identities import ORDERS, STAFF
 
 pytestmark = pytest.mark.integration
 
@@ -30,35 +28,38 @@ class BrokenPublisher:
 
 
 @pytest.fixture
-async def database(mongodb_url: str) -> AsyncIterator[AsyncIOMotorDatabase[Document]]:
-    client: AsyncIOMotorClient[Document] = AsyncIOMotorClient(mongodb_url, tz_aware=True)
+async def database(mongodb_url: str) -> AsyncIterator[Database]:
+    client = connect(mongodb_url)
     db = client[catalog_environ(mongodb_url, "unused:1")["CATALOG_MONGODB_DATABASE"]]
     await create_indexes(db, INDEXES)
     yield db
-    client.close()
+    await client.drop_database(db.name)
+    await client.close()
 
 
 async def test_events_of_changes_committed_while_kafka_fails_are_published_later(
-    database: AsyncIOMotorDatabase[Document], kafka_bootstrap: str
+    database: Database, kafka_bootstrap: str
 ) -> None:
-    store = MongoCatalogStore(database, encode_event=lambda c: event_for(c).SerializeToString())
+    outbox = catalog_outbox(database)
+    store = MongoCatalogStore(database, outbox, encode_event)
     catalog = CatalogService(store)
     mug = await catalog.create_product(
-        ProductDraft(name="Mug", price=Money(1299, "USD"), category="kitchen", inventory=3)
+        STAFF, ProductDraft(name="Mug", price=Money(1299, "USD"), category="kitchen", inventory=3)
     )
-    await catalog.reserve_stock("order-9", [StockLine(mug.id, 2)])
+    await catalog.reserve_stock(ORDERS, "order-9", [StockLine(mug.id, 2)])
 
     with pytest.raises(ConnectionError):
-        await OutboxRelay(store, BrokenPublisher()).publish_pending()
-    assert len(await store.unpublished(100)) == 2  # nothing was marked
+        await MongoOutboxRelay(outbox, BrokenPublisher(), what="t").publish_pending()
+    assert len(await outbox.pending(100)) == 2  # nothing was marked
 
     publisher = EventPublisher(kafka_bootstrap, client_id="catalog-test")
     await publisher.start()
     try:
-        assert await OutboxRelay(store, publisher).publish_pending() == 2
+        assert await MongoOutboxRelay(outbox, publisher, what="t").publish_pending() == 2
     finally:
         await publisher.stop()
-    assert await store.unpublished(100) == []
+    assert await outbox.pending(100) == []
+    assert await outbox.count() == 0  # published entries are deleted: the outbox stays small
     events = await read_events(
         kafka_bootstrap, "shop.product.events", mug.id, lambda found: len(found) >= 2
     )

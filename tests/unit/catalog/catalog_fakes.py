@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from services.catalog.adapters.repository import CatalogStore, Decide, EncodeEvent, OutboxEntry
 from services.catalog.domain.changes import ProductChange
 from services.catalog.domain.model import Category, Product, category_display_name
 from services.catalog.domain.pagination import PageCursor
 from services.catalog.domain.reservations import Reservation
+from services.catalog.service_layer.ports import CatalogStore, Decide
 
 
 class FakeCatalogStore(CatalogStore):
-    def __init__(self, encode_event: EncodeEvent = lambda change: change.event_id.encode()) -> None:
-        self._encode_event = encode_event
+    def __init__(self) -> None:
         self.products: dict[str, Product] = {}
         self.changes: list[ProductChange] = []
-        self.published: set[str] = set()
         self.reservations: dict[str, Reservation] = {}
 
     async def get(self, product_id: str) -> Product | None:
@@ -25,20 +23,16 @@ class FakeCatalogStore(CatalogStore):
     async def get_many(self, product_ids: Sequence[str]) -> dict[str, Product]:
         return {pid: self.products[pid] for pid in product_ids if pid in self.products}
 
-    async def list_page(
-        self, category: str, after: PageCursor | None, limit: int
-    ) -> tuple[list[Product], int]:
-        matching = sorted(
-            (p for p in self.products.values() if not category or p.category == category),
-            key=lambda p: (p.created_at, p.id),
-        )
+    async def list_page(self, category: str, after: PageCursor | None, limit: int) -> list[Product]:
+        matching = sorted(self._in(category), key=lambda p: (p.created_at, p.id))
         if after is not None:
-            matching_after = [
+            matching = [
                 p for p in matching if (p.created_at, p.id) > (after.created_at, after.product_id)
             ]
-        else:
-            matching_after = matching
-        return matching_after[:limit], len(matching)
+        return matching[:limit]
+
+    async def count(self, category: str) -> int:
+        return len(self._in(category))
 
     async def list_categories(self) -> list[Category]:
         names = sorted({p.category for p in self.products.values()})
@@ -82,19 +76,8 @@ class FakeCatalogStore(CatalogStore):
     async def add_reservation(self, reservation: Reservation) -> Reservation:
         return self.reservations.setdefault(reservation.order_id, reservation)
 
-    async def unpublished(self, limit: int) -> list[OutboxEntry]:
-        pending = [
-            c for c in self.changes if c.publishes_event and c.event_id not in self.published
-        ]
-        return [OutboxEntry(c.event_id, c.product_id, self._encode_event(c)) for c in pending][
-            :limit
-        ]
-
-    async def mark_published(self, change_ids: Sequence[str]) -> None:
-        self.published.update(change_ids)
-
-    async def catch_up(self, product_id: str) -> None:
-        return None
+    def _in(self, category: str) -> list[Product]:
+        return [p for p in self.products.values() if not category or p.category == category]
 
     def _by_op_key(self, op_key: str) -> ProductChange | None:
         return next((c for c in self.changes if c.op_key == op_key), None)

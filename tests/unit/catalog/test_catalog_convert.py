@@ -4,7 +4,7 @@ import pytest
 from shop.common.v1 import common_pb2
 
 from mesh.errors import InvalidArgumentError
-from services.catalog.convert import money_from_proto, money_to_proto
+from services.catalog.adapters.protos import money_from_proto, money_to_proto
 from services.catalog.domain.money import Money
 
 

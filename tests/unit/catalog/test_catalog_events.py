@@ -1,17 +1,12 @@
 from datetime import UTC, datetime
 
-import pytest
 from shop.events.v1 import events_pb2
 
-from mesh.events import Event
+from services.catalog.adapters.events import event_for
 from services.catalog.domain import model
 from services.catalog.domain.changes import ChangeKind, ProductChange
 from services.catalog.domain.model import ProductDraft
 from services.catalog.domain.money import Money
-from services.catalog.events import event_for
-from services.catalog.outbox import OutboxRelay
-
-from .catalog_fakes import FakeCatalogStore
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 MUG = model.create_product(
@@ -48,27 +43,3 @@ def test_updates_and_deletes_map_to_their_events() -> None:
     assert updated.product_updated.product.price.units == 12
     deleted = event_for(change(ChangeKind.DELETED, product=None))
     assert (deleted.product_deleted.product_id, deleted.product_deleted.version) == ("p1", 4)
-
-
-class RecordingPublisher:
-    def __init__(self, fail: bool = False) -> None:
-        self.events: list[Event] = []
-        self.fail = fail
-
-    async def publish(self, event: Event) -> None:
-        if self.fail:
-            raise ConnectionError("broker down")
-        self.events.append(event)
-
-
-async def test_relay_marks_only_what_it_published() -> None:
-    store = FakeCatalogStore(encode_event=lambda c: event_for(c).SerializeToString())
-    store.changes.append(change(ChangeKind.CREATED, version=1, event_id="e1"))
-    with pytest.raises(ConnectionError):
-        await OutboxRelay(store, RecordingPublisher(fail=True)).publish_pending()
-    assert store.published == set()
-    publisher = RecordingPublisher()
-    assert await OutboxRelay(store, publisher).publish_pending() == 1
-    assert [(e.event_id, e.aggregate_version) for e in publisher.events] == [("e1", 1)]
-    assert store.published == {"e1"}
-    assert await OutboxRelay(store, publisher).publish_pending() == 0

@@ -5,16 +5,22 @@ import pytest
 from shop.events.v1 import events_pb2
 from shop.review.v1 import review_pb2
 
-from mesh.errors import FailedPreconditionError, NotFoundError
+from mesh import rbac
+from mesh.auth.identity import Identity
+from mesh.errors import FailedPreconditionError, NotFoundError, PermissionDeniedError
 from mesh.events import Event
+from services.catalog.adapters.review_events import RatingUpdater
 from services.catalog.domain.changes import ChangeKind
 from services.catalog.domain.model import ProductDraft
 from services.catalog.domain.money import Money
 from services.catalog.domain.reservations import StockLine
-from services.catalog.reviews import RatingUpdater
-from services.catalog.service import CatalogService
+from services.catalog.service_layer.catalog import CatalogService
 
 from .catalog_fakes import FakeCatalogStore
+
+STAFF = Identity.from_claims("admin-1", frozenset({rbac.ADMIN}), "token")
+ORDERS = Identity.from_claims("order", frozenset({rbac.SERVICE}), "token")
+SHOPPER = Identity.from_claims("user-1", frozenset({rbac.CUSTOMER}), "token")
 
 
 def make_service() -> tuple[CatalogService, FakeCatalogStore]:
@@ -37,10 +43,10 @@ def draft(inventory: int = 10, category: str = "kitchen") -> ProductDraft:
 
 async def test_reserve_is_all_or_nothing() -> None:
     service, store = make_service()
-    mug = await service.create_product(draft(inventory=5))
-    cup = await service.create_product(draft(inventory=1))
+    mug = await service.create_product(STAFF, draft(inventory=5))
+    cup = await service.create_product(STAFF, draft(inventory=1))
     with pytest.raises(FailedPreconditionError) as error:
-        await service.reserve_stock("o1", [StockLine(mug.id, 2), StockLine(cup.id, 2)])
+        await service.reserve_stock(ORDERS, "o1", [StockLine(mug.id, 2), StockLine(cup.id, 2)])
     assert error.value.reason == "INSUFFICIENT_STOCK"
     assert error.value.violations[0].subject == f"products/{cup.id}"
     assert (await service.get_product(mug.id)).inventory == 5
@@ -49,9 +55,9 @@ async def test_reserve_is_all_or_nothing() -> None:
 
 async def test_reserve_is_idempotent_per_order() -> None:
     service, _ = make_service()
-    mug = await service.create_product(draft(inventory=5))
-    first = await service.reserve_stock("o1", [StockLine(mug.id, 2)])
-    again = await service.reserve_stock("o1", [StockLine(mug.id, 2)])
+    mug = await service.create_product(STAFF, draft(inventory=5))
+    first = await service.reserve_stock(ORDERS, "o1", [StockLine(mug.id, 2)])
+    again = await service.reserve_stock(ORDERS, "o1", [StockLine(mug.id, 2)])
     assert first == again
     assert first[0].remaining_inventory == 3
     assert (await service.get_product(mug.id)).inventory == 3
@@ -59,49 +65,51 @@ async def test_reserve_is_idempotent_per_order() -> None:
 
 async def test_an_order_id_cannot_reserve_other_items() -> None:
     service, _ = make_service()
-    mug = await service.create_product(draft())
-    await service.reserve_stock("o1", [StockLine(mug.id, 2)])
+    mug = await service.create_product(STAFF, draft())
+    await service.reserve_stock(ORDERS, "o1", [StockLine(mug.id, 2)])
     with pytest.raises(FailedPreconditionError) as error:
-        await service.reserve_stock("o1", [StockLine(mug.id, 3)])
+        await service.reserve_stock(ORDERS, "o1", [StockLine(mug.id, 3)])
     assert error.value.reason == "ORDER_ID_REUSED"
 
 
 async def test_release_puts_stock_back_once() -> None:
     service, _ = make_service()
-    mug = await service.create_product(draft(inventory=5))
-    await service.reserve_stock("o1", [StockLine(mug.id, 2)])
-    assert await service.release_stock("o1") is True
-    assert await service.release_stock("o1") is False
+    mug = await service.create_product(STAFF, draft(inventory=5))
+    await service.reserve_stock(ORDERS, "o1", [StockLine(mug.id, 2)])
+    assert await service.release_stock(ORDERS, "o1") is True
+    assert await service.release_stock(ORDERS, "o1") is False
     assert (await service.get_product(mug.id)).inventory == 5
     with pytest.raises(FailedPreconditionError) as error:
-        await service.reserve_stock("o1", [StockLine(mug.id, 2)])
+        await service.reserve_stock(ORDERS, "o1", [StockLine(mug.id, 2)])
     assert error.value.reason == "RESERVATION_RELEASED"
 
 
 async def test_releasing_an_unknown_order_blocks_a_late_reserve() -> None:
     service, _ = make_service()
-    mug = await service.create_product(draft(inventory=5))
-    assert await service.release_stock("o1") is False
+    mug = await service.create_product(STAFF, draft(inventory=5))
+    assert await service.release_stock(ORDERS, "o1") is False
     with pytest.raises(FailedPreconditionError):
-        await service.reserve_stock("o1", [StockLine(mug.id, 1)])
+        await service.reserve_stock(ORDERS, "o1", [StockLine(mug.id, 1)])
     assert (await service.get_product(mug.id)).inventory == 5
 
 
 async def test_reserving_a_missing_product_fails_cleanly() -> None:
     service, _ = make_service()
     with pytest.raises(FailedPreconditionError) as error:
-        await service.reserve_stock("o1", [StockLine("nope", 1)])
+        await service.reserve_stock(ORDERS, "o1", [StockLine("nope", 1)])
     assert error.value.reason == "PRODUCT_NOT_FOUND"
 
 
 async def test_every_change_is_recorded_with_the_products_version() -> None:
     service, store = make_service()
-    mug = await service.create_product(draft(inventory=5))
-    await service.update_product(mug.id, ProductDraft(name="Cup"), frozenset({"name"}), 0)
-    await service.update_product(mug.id, ProductDraft(inventory=7), frozenset({"inventory"}), 0)
-    await service.reserve_stock("o1", [StockLine(mug.id, 2)])
-    await service.release_stock("o1")
-    await service.delete_product(mug.id)
+    mug = await service.create_product(STAFF, draft(inventory=5))
+    await service.update_product(STAFF, mug.id, ProductDraft(name="Cup"), frozenset({"name"}), 0)
+    await service.update_product(
+        STAFF, mug.id, ProductDraft(inventory=7), frozenset({"inventory"}), 0
+    )
+    await service.reserve_stock(ORDERS, "o1", [StockLine(mug.id, 2)])
+    await service.release_stock(ORDERS, "o1")
+    await service.delete_product(STAFF, mug.id)
     assert [(c.kind, c.version) for c in store.changes] == [
         (ChangeKind.CREATED, 1),
         (ChangeKind.UPDATED, 2),
@@ -117,9 +125,9 @@ async def test_every_change_is_recorded_with_the_products_version() -> None:
 
 async def test_pages_do_not_shift_when_products_are_added() -> None:
     service, _ = make_service()
-    created = [await service.create_product(draft()) for _ in range(5)]
+    created = [await service.create_product(STAFF, draft()) for _ in range(5)]
     first = await service.list_products("kitchen", 2, "")
-    await service.create_product(draft())
+    await service.create_product(STAFF, draft())
     rest = []
     token = first.next_page_token
     while token:
@@ -133,7 +141,7 @@ async def test_pages_do_not_shift_when_products_are_added() -> None:
 
 async def test_batch_get_lists_missing_ids_in_request_order() -> None:
     service, _ = make_service()
-    mug = await service.create_product(draft())
+    mug = await service.create_product(STAFF, draft())
     found, missing = await service.batch_get(["x", mug.id, "y"])
     assert [p.id for p in found] == [mug.id]
     assert missing == ["x", "y"]
@@ -141,7 +149,7 @@ async def test_batch_get_lists_missing_ids_in_request_order() -> None:
 
 async def test_ratings_keep_only_the_newest_summary() -> None:
     service, store = make_service()
-    mug = await service.create_product(draft())
+    mug = await service.create_product(STAFF, draft())
     updater = RatingUpdater(service)
     newer = review_event(mug.id, average=4.5, count=2, version=2)
     older = review_event(mug.id, average=5.0, count=1, version=1)
@@ -158,3 +166,20 @@ def review_event(product_id: str, *, average: float, count: int, version: int) -
         product_id=product_id, average=average, count=count, version=version
     )
     return Event(review_created=events_pb2.ReviewCreated(rating_summary=summary))
+
+
+async def test_changes_and_stock_moves_need_their_callers() -> None:
+    service, store = make_service()
+    with pytest.raises(PermissionDeniedError) as denied:
+        await service.create_product(SHOPPER, draft())
+    assert denied.value.reason == "MISSING_PERMISSION"
+    mug = await service.create_product(STAFF, draft())
+    for move in (
+        service.reserve_stock(SHOPPER, "o1", [StockLine(mug.id, 1)]),
+        service.release_stock(SHOPPER, "o1"),
+    ):
+        with pytest.raises(PermissionDeniedError) as refused:
+            await move
+        assert refused.value.reason == "NOT_INTERNAL_CALLER"
+    assert (await service.reserve_stock(STAFF, "o2", [StockLine(mug.id, 1)]))[0].quantity == 1
+    assert [c.kind for c in store.changes] == [ChangeKind.CREATED, ChangeKind.STOCK_RESERVED]

@@ -6,8 +6,9 @@ from google.protobuf import field_mask_pb2, message
 from shop.events.v1 import events_pb2
 
 from mesh.events import Event, new_event
-from services.catalog.convert import product_to_proto
-from services.catalog.domain.changes import ChangeKind, ProductChange
+
+from ..domain.changes import ChangeKind, ProductChange
+from .protos import product_to_proto
 
 PRODUCER = "catalog"
 _STOCK_REASONS = {
@@ -15,6 +16,11 @@ _STOCK_REASONS = {
     ChangeKind.STOCK_RELEASED: events_pb2.STOCK_CHANGE_REASON_RELEASED,
     ChangeKind.STOCK_ADJUSTED: events_pb2.STOCK_CHANGE_REASON_ADJUSTED,
 }
+
+
+def encode_event(change: ProductChange) -> bytes:
+    """What the store records with a change: its envelope, serialized."""
+    return event_for(change).SerializeToString()
 
 
 def event_for(change: ProductChange) -> Event:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from google.protobuf import timestamp_pb2
 from shop.catalog.v1 import catalog_pb2
 from shop.common.v1 import common_pb2
 
+from mesh.clock import to_timestamp
 from mesh.money import from_minor_units, to_minor_units
-from services.catalog.domain.model import Category, Product, ProductDraft
-from services.catalog.domain.money import Money
+
+from ..domain.model import Category, Product, ProductDraft
+from ..domain.money import Money
 
 
 def money_to_proto(money: Money) -> common_pb2.Money:
@@ -23,12 +22,6 @@ def money_from_proto(money: common_pb2.Money, field: str) -> Money:
     return Money(minor, currency)
 
 
-def timestamp(at: datetime) -> timestamp_pb2.Timestamp:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(at)
-    return stamp
-
-
 def product_to_proto(product: Product) -> catalog_pb2.Product:
     return catalog_pb2.Product(
         id=product.id,
@@ -39,8 +32,8 @@ def product_to_proto(product: Product) -> catalog_pb2.Product:
         image_url=product.image_url,
         inventory=product.inventory,
         attributes=dict(product.attributes),
-        create_time=timestamp(product.created_at),
-        update_time=timestamp(product.updated_at),
+        create_time=to_timestamp(product.created_at),
+        update_time=to_timestamp(product.updated_at),
         version=product.version,
         rating_average=product.rating_average,
         rating_count=product.rating_count,

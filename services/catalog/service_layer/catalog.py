@@ -1,34 +1,36 @@
-"""Catalog use cases: every change goes through the store's change ledger."""
+"""Catalog use cases: every change goes through the store's change ledger.
+
+Reads are public. Changing products needs `products:write`; moving stock for orders needs
+the order service's own token or `products:write` (staff). The use cases receive the caller
+and decide; the servicer only passes it on.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from mesh.errors import FailedPreconditionError, NotFoundError, PreconditionViolation
-from services.catalog.adapters.repository import CatalogStore
-from services.catalog.domain import model
-from services.catalog.domain.changes import (
-    ChangeKind,
-    ProductChange,
-    release_key,
-    reserve_key,
-    version_key,
+from mesh import rbac
+from mesh.auth.identity import Identity
+from mesh.clock import utc_now_ms
+from mesh.errors import (
+    FailedPreconditionError,
+    NotFoundError,
+    PermissionDeniedError,
+    PreconditionViolation,
 )
-from services.catalog.domain.model import Category, Product, ProductDraft, RatingSummary
-from services.catalog.domain.pagination import PageCursor
-from services.catalog.domain.reservations import Reservation, StockLine
+
+from ..domain import model
+from ..domain.changes import ChangeKind, ProductChange, release_key, reserve_key, version_key
+from ..domain.model import Category, Product, ProductDraft, RatingSummary
+from ..domain.pagination import PageCursor
+from ..domain.reservations import Reservation, StockLine
+from .ports import CatalogStore
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
-
-
-def utc_now_ms() -> datetime:
-    """Now, to the millisecond: BSON dates keep milliseconds, so page keys compare exactly."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def new_id() -> str:
@@ -79,7 +81,8 @@ class CatalogService:
     async def list_products(self, category: str, page_size: int, page_token: str) -> Page:
         limit = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         after = PageCursor.decode(page_token, category) if page_token else None
-        products, total = await self._store.list_page(category, after, limit + 1)
+        products = await self._store.list_page(category, after, limit + 1)
+        total = await self._store.count(category)
         next_token = ""
         if len(products) > limit:
             products = products[:limit]
@@ -92,7 +95,8 @@ class CatalogService:
 
     # --- staff changes -----------------------------------------------------------------------
 
-    async def create_product(self, draft: ProductDraft) -> Product:
+    async def create_product(self, caller: Identity, draft: ProductDraft) -> Product:
+        _require_staff(caller)
         product = model.create_product(self._ids(), draft, self._clock())
 
         def decide(current: Product | None) -> ProductChange:
@@ -103,8 +107,15 @@ class CatalogService:
         return change.product
 
     async def update_product(
-        self, product_id: str, values: ProductDraft, fields: frozenset[str], expected_version: int
+        self,
+        caller: Identity,
+        product_id: str,
+        values: ProductDraft,
+        fields: frozenset[str],
+        expected_version: int,
     ) -> Product:
+        _require_staff(caller)
+
         def decide(current: Product | None) -> ProductChange:
             if current is None:
                 raise _not_found(product_id)
@@ -121,7 +132,9 @@ class CatalogService:
         assert change is not None and change.product is not None
         return change.product
 
-    async def delete_product(self, product_id: str) -> None:
+    async def delete_product(self, caller: Identity, product_id: str) -> None:
+        _require_staff(caller)
+
         def decide(current: Product | None) -> ProductChange:
             if current is None:
                 raise _not_found(product_id)
@@ -154,8 +167,11 @@ class CatalogService:
 
     # --- stock for orders --------------------------------------------------------------------
 
-    async def reserve_stock(self, order_id: str, lines: Sequence[StockLine]) -> list[ReservedLine]:
+    async def reserve_stock(
+        self, caller: Identity, order_id: str, lines: Sequence[StockLine]
+    ) -> list[ReservedLine]:
         """All lines or none; repeating it for the same order returns the same reservation."""
+        _require_stock_mover(caller)
         wanted = tuple(lines)
         stored = await self._store.add_reservation(Reservation.of(order_id, wanted, self._clock()))
         stored.check_repeat(wanted)
@@ -173,8 +189,9 @@ class CatalogService:
         by_product = {line.product_id: line for line in reserved}
         return [by_product[line.product_id] for line in wanted]
 
-    async def release_stock(self, order_id: str) -> bool:
+    async def release_stock(self, caller: Identity, order_id: str) -> bool:
         """Puts back what the order holds; True when this call put anything back."""
+        _require_stock_mover(caller)
         stored = await self._store.add_reservation(Reservation.tombstone(order_id, self._clock()))
         return await self._release_lines(order_id, stored.lines)
 
@@ -286,6 +303,23 @@ class CatalogService:
             event_id=str(uuid.uuid4()),
             occurred_at=self._clock(),
             order_id=order_id,
+        )
+
+
+def _require_staff(caller: Identity) -> None:
+    if not caller.has_permission(rbac.PRODUCTS_WRITE):
+        raise PermissionDeniedError(
+            f"permission {rbac.PRODUCTS_WRITE} is required",
+            reason="MISSING_PERMISSION",
+            metadata={"permission": rbac.PRODUCTS_WRITE},
+        )
+
+
+def _require_stock_mover(caller: Identity) -> None:
+    """Stock moves for orders: the order service's token, or staff who manage products."""
+    if not (caller.is_service or caller.has_permission(rbac.PRODUCTS_WRITE)):
+        raise PermissionDeniedError(
+            "only the order service or product staff may move stock", reason="NOT_INTERNAL_CALLER"
         )
 
 

@@ -1,25 +1,15 @@
-"""The port the catalog service layer writes against; MongoCatalogStore implements it."""
+"""What the catalog's use cases need from the outside: its store (MongoDB in production, a
+cache in front of it, an in-memory fake in unit tests)."""
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
-from services.catalog.domain.changes import ProductChange
-from services.catalog.domain.model import Category, Product
-from services.catalog.domain.pagination import PageCursor
-from services.catalog.domain.reservations import Reservation
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxEntry:
-    """A committed change's event, waiting to be published."""
-
-    change_id: str
-    product_id: str
-    event: bytes
-
+from ..domain.changes import ProductChange
+from ..domain.model import Category, Product
+from ..domain.pagination import PageCursor
+from ..domain.reservations import Reservation
 
 # Turns a change into the serialized event stored with it (called in the request's context).
 EncodeEvent = Callable[[ProductChange], bytes]
@@ -35,13 +25,15 @@ class CatalogStore(abc.ABC):
 
     @abc.abstractmethod
     async def get_many(self, product_ids: Sequence[str]) -> dict[str, Product]:
-        """The products that exist among `product_ids`, in one round trip."""
+        """The products that exist among `product_ids`."""
 
     @abc.abstractmethod
-    async def list_page(
-        self, category: str, after: PageCursor | None, limit: int
-    ) -> tuple[list[Product], int]:
-        """Up to `limit` products after `after` by (created_at, id), and the total count."""
+    async def list_page(self, category: str, after: PageCursor | None, limit: int) -> list[Product]:
+        """Up to `limit` products after `after` by (created_at, id); "" lists every category."""
+
+    @abc.abstractmethod
+    async def count(self, category: str) -> int:
+        """How many products the category has ("" for all of them)."""
 
     @abc.abstractmethod
     async def list_categories(self) -> list[Category]: ...
@@ -53,7 +45,8 @@ class CatalogStore(abc.ABC):
         """Applies `decide`'s change atomically: nobody else changed the product meanwhile.
 
         When a change with the same op key (`op_key`, or the one of the decided change) was
-        committed before, returns that one instead, even if `decide` now raises.
+        committed before, returns that one instead, even if `decide` now raises. The change's
+        event is recorded with it and published later.
         """
 
     @abc.abstractmethod
@@ -66,14 +59,3 @@ class CatalogStore(abc.ABC):
     @abc.abstractmethod
     async def add_reservation(self, reservation: Reservation) -> Reservation:
         """Stores the reservation unless one exists for its order; returns the stored one."""
-
-    @abc.abstractmethod
-    async def unpublished(self, limit: int) -> list[OutboxEntry]:
-        """Events of committed changes not yet published, each product's in version order."""
-
-    @abc.abstractmethod
-    async def mark_published(self, change_ids: Sequence[str]) -> None: ...
-
-    @abc.abstractmethod
-    async def catch_up(self, product_id: str) -> None:
-        """Brings the readable product up to its latest committed change."""

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from mesh.events import Event
-from services.catalog.domain.model import RatingSummary
-from services.catalog.service import CatalogService
+
+from ..domain.model import RatingSummary
+from ..service_layer.catalog import CatalogService
 
 CONSUMER_GROUP = "catalog"
 
