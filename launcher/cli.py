@@ -17,7 +17,7 @@ from types import FrameType
 from typing import Final
 
 from launcher.components import GATEWAY, discover
-from launcher.config import STORES, PlatformConfig, repo_root
+from launcher.config import FORMER_STORE_NAMES, STORES, PlatformConfig, repo_root
 from launcher.credentials import CREDENTIALS_FILE, CredentialStore, admin_from_env
 from launcher.logstream import LogStreamer
 from launcher.mailbox import Mailbox
@@ -291,10 +291,11 @@ def _health_text(healthy: bool, supervised: ChildStatus | None) -> str:
 
 def cmd_logs(args: argparse.Namespace) -> int:
     config = _config()
-    path = config.log_dir / f"{args.component}.log"
+    component = FORMER_STORE_NAMES.get(args.component, args.component)
+    path = config.log_dir / f"{component}.log"
     if not path.exists():
         known = sorted(p.stem for p in config.log_dir.glob("*.log"))
-        _write(f"no log for {args.component!r}; available: {', '.join(known) or 'none'}")
+        _write(f"no log for {component!r}; available: {', '.join(known) or 'none'}")
         return 1
     lines = path.read_text(errors="replace").splitlines()
     for line in lines[-args.lines :] if args.lines else lines:

@@ -16,18 +16,18 @@ GATEWAY: Final = "gateway"
 # The store URLs each service receives (all of them get Kafka: every service publishes events).
 _STORES_OF: Final[Mapping[str, tuple[str, ...]]] = {
     "user": ("postgres",),
-    "catalog": ("mongodb",),
+    "catalog": ("ferretdb",),
     "cart": ("redis",),
     "order": ("postgres",),
     "payment": ("postgres",),
     "notification": ("postgres", "smtp"),
-    "review": ("mongodb",),
+    "review": ("ferretdb",),
     "search": ("elasticsearch",),
     "analytics": ("postgres",),
 }
 _URL_VARIABLE: Final[Mapping[str, str]] = {
     "redis": "REDIS_URL",
-    "mongodb": "MONGODB_URL",
+    "ferretdb": "MONGODB_URL",
     "elasticsearch": "ELASTICSEARCH_URL",
     "smtp": "SMTP_URL",
     "kafka": "KAFKA_BOOTSTRAP_SERVERS",

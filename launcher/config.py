@@ -14,11 +14,14 @@ STORE_URL_VARIABLES: Final[Mapping[str, str]] = {
     "postgres": "DATABASE_URL",
     "redis": "REDIS_URL",
     "kafka": "KAFKA_BOOTSTRAP_SERVERS",
-    "mongodb": "MONGODB_URL",
+    # FerretDB speaks the MongoDB wire protocol; the services read a MongoDB URL.
+    "ferretdb": "MONGODB_URL",
     "elasticsearch": "ELASTICSEARCH_URL",
     "smtp": "SMTP_URL",
 }
 STORES: Final = tuple(STORE_URL_VARIABLES)
+# Names a store had before, still accepted where a user types one (`shop logs mongodb`).
+FORMER_STORE_NAMES: Final[Mapping[str, str]] = {"mongodb": "ferretdb"}
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,7 @@ class PortPlan:
     redis: int = 16379
     kafka: int = 19092
     kafka_controller: int = 19093
-    mongodb: int = 37017
+    ferretdb: int = 37017
     elasticsearch: int = 19200
     elasticsearch_transport: int = 19300
     smtp: int = 10025
@@ -49,7 +52,7 @@ class PortPlan:
             redis=next(source),
             kafka=next(source),
             kafka_controller=next(source),
-            mongodb=next(source),
+            ferretdb=next(source),
             elasticsearch=next(source),
             elasticsearch_transport=next(source),
             smtp=next(source),
@@ -70,7 +73,8 @@ class PortPlan:
             redis=env.port("SHOP_REDIS_PORT", base.redis),
             kafka=env.port("SHOP_KAFKA_PORT", base.kafka),
             kafka_controller=env.port("SHOP_KAFKA_CONTROLLER_PORT", base.kafka_controller),
-            mongodb=env.port("SHOP_MONGODB_PORT", base.mongodb),
+            # SHOP_MONGODB_PORT: the variable's former name, still read.
+            ferretdb=env.port("SHOP_FERRETDB_PORT", env.port("SHOP_MONGODB_PORT", base.ferretdb)),
             elasticsearch=env.port("SHOP_ELASTICSEARCH_PORT", base.elasticsearch),
             elasticsearch_transport=env.port(
                 "SHOP_ELASTICSEARCH_TRANSPORT_PORT", base.elasticsearch_transport
@@ -92,7 +96,7 @@ class PortPlan:
             "SHOP_REDIS_PORT": self.redis,
             "SHOP_KAFKA_PORT": self.kafka,
             "SHOP_KAFKA_CONTROLLER_PORT": self.kafka_controller,
-            "SHOP_MONGODB_PORT": self.mongodb,
+            "SHOP_FERRETDB_PORT": self.ferretdb,
             "SHOP_ELASTICSEARCH_PORT": self.elasticsearch,
             "SHOP_ELASTICSEARCH_TRANSPORT_PORT": self.elasticsearch_transport,
             "SHOP_SMTP_PORT": self.smtp,
@@ -128,7 +132,7 @@ def _default_ports() -> set[int]:
         plan.redis,
         plan.kafka,
         plan.kafka_controller,
-        plan.mongodb,
+        plan.ferretdb,
         plan.elasticsearch,
         plan.elasticsearch_transport,
         plan.smtp,

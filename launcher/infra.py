@@ -26,7 +26,7 @@ from launcher.stores.valkey import ValkeyStore
 logger = logging.getLogger(__name__)
 
 # Stores another store needs running first (FerretDB keeps its data in PostgreSQL).
-DEPENDS_ON: Final[Mapping[str, tuple[str, ...]]] = {"mongodb": ("postgres",)}
+DEPENDS_ON: Final[Mapping[str, tuple[str, ...]]] = {"ferretdb": ("postgres",)}
 
 
 @dataclass
@@ -92,7 +92,7 @@ class Infrastructure:
             "smtp": SmtpCaptureStore,
             "kafka": KafkaStore,
             "elasticsearch": ElasticsearchStore,
-            "mongodb": lambda context: FerretDbStore(context, self.ferretdb_backend_url()),
+            "ferretdb": lambda context: FerretDbStore(context, self.ferretdb_backend_url()),
         }
         return builders[name](self.context())
 

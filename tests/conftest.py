@@ -54,9 +54,16 @@ def kafka_bootstrap(shop_infra: Infrastructure) -> str:
 
 
 @pytest.fixture(scope="session")
-def mongodb_url(shop_infra: Infrastructure) -> str:
-    shop_infra.ensure(["mongodb"])
-    return shop_infra.url("mongodb")
+def ferretdb_url(shop_infra: Infrastructure) -> str:
+    """A MongoDB-protocol URL of the session's FerretDB."""
+    shop_infra.ensure(["ferretdb"])
+    return shop_infra.url("ferretdb")
+
+
+@pytest.fixture(scope="session")
+def mongodb_url(ferretdb_url: str) -> str:
+    """The former name of `ferretdb_url`, until every test uses the new one."""
+    return ferretdb_url
 
 
 @pytest.fixture(scope="session")

@@ -14,13 +14,13 @@ SOURCE: Final = Path(__file__).resolve().parent.parent / "ferretdb"
 
 
 class FerretDbStore:
-    name = "mongodb"
+    name = "ferretdb"
 
     def __init__(self, context: StoreContext, postgresql_url: str) -> None:
         self._context = context
-        self._port = context.config.ports.mongodb
+        self._port = context.config.ports.ferretdb
         self._postgresql_url = postgresql_url
-        self._process = context.process("mongodb", [], ports=[self._port])
+        self._process = context.process("ferretdb", [], ports=[self._port])
 
     def url(self) -> str:
         return f"mongodb://{HOST}:{self._port}/"

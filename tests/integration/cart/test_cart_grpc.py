@@ -37,10 +37,10 @@ class Shop:
 
 
 @pytest.fixture
-async def shop(mongodb_url: str, kafka_bootstrap: str, redis_url: str) -> AsyncIterator[Shop]:
+async def shop(ferretdb_url: str, kafka_bootstrap: str, redis_url: str) -> AsyncIterator[Shop]:
     keys = TokenKeys()
     async with (
-        catalog_server(catalog_environ(mongodb_url, kafka_bootstrap), keys) as server,
+        catalog_server(catalog_environ(ferretdb_url, kafka_bootstrap), keys) as server,
         catalog_stub(server.address) as stub,
     ):
         yield Shop(keys, stub, server, redis_url, kafka_bootstrap)

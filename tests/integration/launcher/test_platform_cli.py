@@ -65,7 +65,7 @@ def test_up_status_logs_down(cli_env: dict[str, str]) -> None:
     status = eventually_healthy(cli_env)
     assert status.returncode == 0, status.stdout
     components = [c.name for c in discover(repo_root())]
-    for name in ("postgres", "redis", "kafka", "mongodb", "elasticsearch", "smtp", *components):
+    for name in ("postgres", "redis", "kafka", "ferretdb", "elasticsearch", "smtp", *components):
         assert any(line.split()[:2] == [name, "healthy"] for line in status.stdout.splitlines())
 
     logs = shop(cli_env, "logs", "postgres", "-n", "5")

@@ -91,8 +91,8 @@ async def test_kafka_bootstrap_produces_and_consumes(kafka_bootstrap: str) -> No
     assert (record.key, record.value) == (b"order-1", b"hello")
 
 
-async def test_mongodb_url_supports_what_the_services_use(mongodb_url: str) -> None:
-    client: AsyncIOMotorClient[dict[str, object]] = AsyncIOMotorClient(mongodb_url)
+async def test_ferretdb_url_supports_what_the_services_use(ferretdb_url: str) -> None:
+    client: AsyncIOMotorClient[dict[str, object]] = AsyncIOMotorClient(ferretdb_url)
     try:
         products = client[f"probe_{secrets.token_hex(3)}"]["products"]
         await products.create_index("sku", unique=True)

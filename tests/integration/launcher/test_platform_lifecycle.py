@@ -95,13 +95,13 @@ async def test_kafka_keeps_records(own_infra: Infrastructure) -> None:
     assert record.value == b"record"
 
 
-async def test_mongodb_keeps_documents(own_infra: Infrastructure) -> None:
-    own_infra.ensure(["mongodb"])
-    client: AsyncIOMotorClient[dict[str, object]] = AsyncIOMotorClient(own_infra.url("mongodb"))
+async def test_ferretdb_keeps_documents(own_infra: Infrastructure) -> None:
+    own_infra.ensure(["ferretdb"])
+    client: AsyncIOMotorClient[dict[str, object]] = AsyncIOMotorClient(own_infra.url("ferretdb"))
     await client["lifecycle"]["kept"].insert_one({"_id": "doc", "v": 1})
     client.close()
-    restart(own_infra, "mongodb", "postgres")
-    client = AsyncIOMotorClient(own_infra.url("mongodb"))
+    restart(own_infra, "ferretdb", "postgres")
+    client = AsyncIOMotorClient(own_infra.url("ferretdb"))
     assert await client["lifecycle"]["kept"].find_one({"_id": "doc"}) == {"_id": "doc", "v": 1}
     client.close()
 

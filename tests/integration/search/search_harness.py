@@ -36,11 +36,11 @@ class SearchShop:
 
 @asynccontextmanager
 async def search_shop(
-    mongodb_url: str, kafka: str, elasticsearch_url: str, keys: TokenKeys
+    ferretdb_url: str, kafka: str, elasticsearch_url: str, keys: TokenKeys
 ) -> AsyncIterator[SearchShop]:
     """A real catalog and a real search service on their own database, alias and group."""
     async with run_with_service_token(
-        "catalog", build_catalog, catalog_environ(mongodb_url, kafka), keys
+        "catalog", build_catalog, catalog_environ(ferretdb_url, kafka), keys
     ) as catalog:
         environ = search_environ(elasticsearch_url, kafka, catalog=catalog.address)
         await start_group_at_end(kafka, environ["SEARCH_CONSUMER_GROUP"], SEARCH_TOPICS)

@@ -39,9 +39,9 @@ def keys() -> TokenKeys:
 
 @pytest.fixture
 async def shop(
-    mongodb_url: str, kafka_bootstrap: str, elasticsearch_url: str, keys: TokenKeys
+    ferretdb_url: str, kafka_bootstrap: str, elasticsearch_url: str, keys: TokenKeys
 ) -> AsyncIterator[SearchShop]:
-    async with search_shop(mongodb_url, kafka_bootstrap, elasticsearch_url, keys) as s:
+    async with search_shop(ferretdb_url, kafka_bootstrap, elasticsearch_url, keys) as s:
         for i, (name, description, category, cents, stock, (avg, count)) in enumerate(CATALOG):
             pid = f"p{i}"
             facts = ProductFacts(

@@ -30,10 +30,10 @@ def keys() -> TokenKeys:
 
 
 async def test_every_search_during_reindexes_returns_results(
-    mongodb_url: str, kafka_bootstrap: str, elasticsearch_url: str, keys: TokenKeys
+    ferretdb_url: str, kafka_bootstrap: str, elasticsearch_url: str, keys: TokenKeys
 ) -> None:
     admin = keys.metadata("admin-1", rbac.ADMIN)
-    async with search_shop(mongodb_url, kafka_bootstrap, elasticsearch_url, keys) as s:
+    async with search_shop(ferretdb_url, kafka_bootstrap, elasticsearch_url, keys) as s:
         created = [
             await s.catalog.CreateProduct(
                 new_product(f"Desk Lamp {i}", price=1000 + i * 100), metadata=admin
@@ -94,9 +94,9 @@ async def test_every_search_during_reindexes_returns_results(
 
 
 async def test_the_first_start_reindexes_from_the_catalog(
-    mongodb_url: str, kafka_bootstrap: str, elasticsearch_url: str, keys: TokenKeys
+    ferretdb_url: str, kafka_bootstrap: str, elasticsearch_url: str, keys: TokenKeys
 ) -> None:
-    async with search_shop(mongodb_url, kafka_bootstrap, elasticsearch_url, keys) as s:
+    async with search_shop(ferretdb_url, kafka_bootstrap, elasticsearch_url, keys) as s:
         alias = s.environ["SEARCH_INDEX_ALIAS"]
         # The service found no alias, created an empty first index and reindexed it away.
         targets = await eventually(

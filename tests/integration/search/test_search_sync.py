@@ -72,10 +72,10 @@ async def replay(kafka: str, group: str, events: Sequence[Event]) -> None:
 
 
 async def test_a_renamed_product_is_found_by_its_new_name_and_a_replayed_old_update_changes_nothing(
-    mongodb_url: str, kafka_bootstrap: str, elasticsearch_url: str, keys: TokenKeys
+    ferretdb_url: str, kafka_bootstrap: str, elasticsearch_url: str, keys: TokenKeys
 ) -> None:
     admin = keys.metadata("admin-1", rbac.ADMIN)
-    async with search_shop(mongodb_url, kafka_bootstrap, elasticsearch_url, keys) as s:
+    async with search_shop(ferretdb_url, kafka_bootstrap, elasticsearch_url, keys) as s:
         product = await s.catalog.CreateProduct(
             new_product("Espresso Machine", description="Makes strong coffee"), metadata=admin
         )
@@ -115,15 +115,15 @@ async def test_a_renamed_product_is_found_by_its_new_name_and_a_replayed_old_upd
 
 
 async def test_a_review_changes_the_rating_summary_and_the_rating_in_search(
-    mongodb_url: str, kafka_bootstrap: str, elasticsearch_url: str, keys: TokenKeys
+    ferretdb_url: str, kafka_bootstrap: str, elasticsearch_url: str, keys: TokenKeys
 ) -> None:
     admin = keys.metadata("admin-1", rbac.ADMIN)
     async with (
-        search_shop(mongodb_url, kafka_bootstrap, elasticsearch_url, keys) as s,
+        search_shop(ferretdb_url, kafka_bootstrap, elasticsearch_url, keys) as s,
         fake_upstreams(FakeOrders()) as upstreams,
     ):
         environ = review_environ(
-            mongodb_url, kafka_bootstrap, catalog=s.catalog_address, upstreams=upstreams.address
+            ferretdb_url, kafka_bootstrap, catalog=s.catalog_address, upstreams=upstreams.address
         )
         async with (
             run_with_service_token("review", build_review, environ, keys) as review_service,
@@ -184,10 +184,10 @@ async def test_a_review_changes_the_rating_summary_and_the_rating_in_search(
 
 
 async def test_a_deleted_product_leaves_search_and_stale_events_do_not_bring_it_back(
-    mongodb_url: str, kafka_bootstrap: str, elasticsearch_url: str, keys: TokenKeys
+    ferretdb_url: str, kafka_bootstrap: str, elasticsearch_url: str, keys: TokenKeys
 ) -> None:
     admin = keys.metadata("admin-1", rbac.ADMIN)
-    async with search_shop(mongodb_url, kafka_bootstrap, elasticsearch_url, keys) as s:
+    async with search_shop(ferretdb_url, kafka_bootstrap, elasticsearch_url, keys) as s:
         product = await s.catalog.CreateProduct(new_product("Rubber Duck"), metadata=admin)
         await eventually(lambda: s.search.Search(query("duck")), lambda r: ids(r) == [product.id])
         await s.catalog.DeleteProduct(

@@ -23,7 +23,7 @@ def test_default_ports_are_the_documented_ones() -> None:
         19092,
         19093,
     )
-    assert (plan.mongodb, plan.elasticsearch, plan.smtp) == (37017, 19200, 10025)
+    assert (plan.ferretdb, plan.elasticsearch, plan.smtp) == (37017, 19200, 10025)
     assert (plan.gateway, plan.gateway_metrics) == (8080, 9080)
     assert plan.grpc["user"] == 50051 and plan.grpc["analytics"] == 50059
     assert all(plan.metrics[name] == port + 1000 for name, port in plan.grpc.items())
@@ -36,7 +36,7 @@ def test_free_plan_uses_distinct_ports() -> None:
         plan.redis,
         plan.kafka,
         plan.kafka_controller,
-        plan.mongodb,
+        plan.ferretdb,
         plan.elasticsearch,
         plan.elasticsearch_transport,
         plan.smtp,
@@ -55,6 +55,14 @@ def test_ports_are_overridable_from_the_environment() -> None:
     assert plan.postgres == 25432
     assert plan.grpc["user"] == 60051 and plan.metrics["user"] == 61051
     assert plan.gateway == 8081
+
+
+def test_the_ferretdb_port_and_its_former_variable_name() -> None:
+    assert PortPlan.from_env({"SHOP_FERRETDB_PORT": "47017"}).ferretdb == 47017
+    assert PortPlan.from_env({"SHOP_MONGODB_PORT": "47018"}).ferretdb == 47018
+    both = {"SHOP_FERRETDB_PORT": "47017", "SHOP_MONGODB_PORT": "47018"}
+    assert PortPlan.from_env(both).ferretdb == 47017
+    assert PortPlan.from_env(both).to_env()["SHOP_FERRETDB_PORT"] == "47017"
 
 
 def test_a_malformed_port_names_the_variable() -> None:

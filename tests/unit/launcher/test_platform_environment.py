@@ -15,7 +15,7 @@ STORE_URLS = {
     "postgres": "postgresql://postgres:pw@127.0.0.1:1/postgres",
     "redis": "redis://:pw@127.0.0.1:2/0",
     "kafka": "127.0.0.1:3",
-    "mongodb": "mongodb://127.0.0.1:4/",
+    "ferretdb": "mongodb://127.0.0.1:4/",
     "elasticsearch": "http://127.0.0.1:5",
     "smtp": "smtp://127.0.0.1:6",
 }
@@ -68,7 +68,7 @@ def test_each_service_gets_only_its_own_stores(tmp_path: Path) -> None:
     catalog = env_builder.for_component(Component("catalog", "services.catalog"))
     assert order["DATABASE_URL"].endswith("/shop_order")
     assert "DATABASE_URL" not in cart and cart["REDIS_URL"] == STORE_URLS["redis"]
-    assert catalog["MONGODB_URL"] == STORE_URLS["mongodb"]
+    assert catalog["MONGODB_URL"] == STORE_URLS["ferretdb"]
     assert "SHOP_ADMIN_PASSWORD" not in order
     ports = env_builder.config.ports
     assert order["GRPC_PORT"] == str(ports.grpc["order"])
