@@ -108,6 +108,7 @@ def test_policy_lists_the_platform_services(policy: Any) -> None:
         ("catalog", "ReleaseStock", ["order"]),
         ("notification", "SendNotification", ["order", "user"]),
         ("order", "HasPurchased", ["review"]),
+        ("user", "GetUser", ["gateway", "notification", "review"]),
         ("cart", "GetCart", ["gateway", "order"]),
         ("cart", "ClearCart", ["gateway", "order"]),
         ("catalog", "ListProducts", ["gateway", "search"]),
@@ -129,7 +130,8 @@ def test_every_service_may_get_tokens_and_keys_from_the_user_service(policy: Any
 
 def test_public_methods_are_reached_from_the_gateway_only(policy: Any) -> None:
     internal_callers = {
-        ("user", "GetJwks"), ("user", "IssueServiceToken"), ("catalog", "ReserveStock"),
+        ("user", "GetJwks"), ("user", "IssueServiceToken"), ("user", "GetUser"),
+        ("catalog", "ReserveStock"),
         ("catalog", "ReleaseStock"), ("catalog", "ListProducts"), ("catalog", "GetProduct"),
         ("catalog", "BatchGetProducts"), ("cart", "GetCart"), ("cart", "ClearCart"),
         ("payment", "Charge"), ("payment", "Refund"), ("notification", "SendNotification"),
