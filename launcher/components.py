@@ -10,7 +10,8 @@ from typing import Final
 
 from launcher.config import PlatformConfig
 from launcher.credentials import SERVICE_DATABASES, Credentials
-from mesh.settings import SERVICE_PORTS, upstream_env_name
+from mesh.roster import SERVICE_PORTS
+from mesh.settings import upstream_env_name
 
 GATEWAY: Final = "gateway"
 # The store URLs each service receives (all of them get Kafka: every service publishes events).

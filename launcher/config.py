@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from mesh.settings import METRICS_PORT_OFFSET, SERVICE_PORTS, Env
+from mesh.roster import SERVICE_PORTS
+from mesh.settings import METRICS_PORT_OFFSET, Env
 
 STORE_URL_VARIABLES: Final[Mapping[str, str]] = {
     "postgres": "DATABASE_URL",

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Final
 
-from mesh.settings import SERVICE_PORTS
+from mesh.roster import SERVICE_PORTS
 
 CREDENTIALS_FILE: Final = "credentials.json"
 DEFAULT_ADMIN_EMAIL: Final = "admin@shopmesh.example.com"
