@@ -290,6 +290,7 @@ async function start() {
     "": homePage, products: productsPage, orders: ordersPage, users: usersPage, analytics: analyticsPage,
   }, notFoundPage);
   document.body.dataset.ready = "true";
+  performance.mark("shop-ready");
 }
 
 start();
