@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install gen lint test test-unit test-contract test-deploy test-integration test-e2e up down bench up-mesh test-mesh
+.PHONY: install gen lint test test-unit test-contract test-deploy test-integration test-e2e test-browser up down bench up-mesh test-mesh
 
 $(VENV)/.installed: pyproject.toml launcher/pyproject.toml
 	python3 -m venv $(VENV)
@@ -35,7 +35,7 @@ down: install
 	$(VENV)/bin/shop down
 
 ## test: lint, then unit, contract, integration and end-to-end tests on real servers
-test: install lint test-unit test-contract test-deploy test-integration test-e2e
+test: install lint test-unit test-contract test-deploy test-integration test-e2e test-browser
 
 test-unit: install
 	$(PY) -m pytest tests/unit
@@ -51,6 +51,11 @@ test-integration: install
 
 test-e2e: install
 	$(PY) -m pytest tests/e2e
+
+## test-browser: the storefront and back office in headless Chromium (installs it when missing)
+test-browser: install
+	tests/browser/setup_browser.sh
+	$(PY) -m pytest tests/browser
 
 ## test-mesh: the end-to-end suite and the mesh tests on a platform in mesh mode
 test-mesh: install
