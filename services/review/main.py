@@ -13,15 +13,16 @@ from shop.user.v1 import user_pb2_grpc
 from mesh.bootstrap import Runtime
 from mesh.clients import CallAs
 from mesh.events import EventPublisher
-from mesh.mongo import open_database
+from mesh.mongo import MongoOutboxRelay, open_database
 from mesh.server import ServiceSpec
-from services.review.adapters.mongo import INDEXES, MongoReviewStore
-from services.review.adapters.upstream import CatalogProducts, OrderPurchases, UserProfiles
-from services.review.events import PRODUCER, event_for
-from services.review.outbox import CountingRepair, OutboxRelay
-from services.review.service import ReviewService
-from services.review.servicer import ReviewServicer
-from services.review.settings import Settings
+
+from .adapters.events import PRODUCER, encode_event
+from .adapters.mongo import INDEXES, MongoReviewStore, review_outbox
+from .adapters.upstream import CatalogProducts, OrderPurchases, UserProfiles
+from .service_layer.repair import CountingRepair
+from .service_layer.reviews import ReviewService
+from .servicer import ReviewServicer
+from .settings import Settings
 
 SERVICE_NAME = review_pb2.DESCRIPTOR.services_by_name["ReviewService"].full_name
 
@@ -29,9 +30,15 @@ SERVICE_NAME = review_pb2.DESCRIPTOR.services_by_name["ReviewService"].full_name
 async def build(runtime: Runtime) -> ServiceSpec:
     settings = Settings.from_env(runtime.environ)
     mongo = await open_database(settings.mongodb_url, settings.database, INDEXES)
-    store = MongoReviewStore(
-        mongo.db, encode_event=lambda change: event_for(change).SerializeToString()
-    )
+    publisher = EventPublisher(settings.kafka_bootstrap_servers, client_id=PRODUCER)
+    try:
+        await publisher.start()
+    except BaseException:
+        # The runtime only cleans up what build returned; a failed start closes its own.
+        await mongo.close()
+        raise
+    outbox = review_outbox(mongo.db)
+    store = MongoReviewStore(mongo.db, outbox, encode_event)
     channels = runtime.channels
     reviews = ReviewService(
         store,
@@ -42,9 +49,13 @@ async def build(runtime: Runtime) -> ServiceSpec:
         ),
         profiles=UserProfiles(user_pb2_grpc.UserServiceStub(channels.channel("user"))),
     )
-    publisher = EventPublisher(settings.kafka_bootstrap_servers, client_id=PRODUCER)
-    await publisher.start()
-    relay = OutboxRelay(store, publisher, poll_seconds=settings.outbox_poll_seconds)
+    relay = MongoOutboxRelay(
+        outbox,
+        publisher,
+        what="review events",
+        before_publish=store.remove_uncounted,
+        safety_poll_seconds=settings.outbox_poll_seconds,
+    )
     repair = CountingRepair(reviews, grace=timedelta(seconds=settings.repair_after_seconds))
     servicer = ReviewServicer(reviews)
 
@@ -57,5 +68,6 @@ async def build(runtime: Runtime) -> ServiceSpec:
         register=[register],
         probes={"mongodb": mongo.ping},
         background=[relay.run, repair.run],
+        # Run in reverse: stop Kafka, then close the database.
         cleanup=[mongo.close, publisher.stop],
     )

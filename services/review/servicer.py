@@ -8,10 +8,10 @@ from google.protobuf import empty_pb2
 from grpc import aio
 from shop.review.v1 import review_pb2, review_pb2_grpc
 
-from mesh import rbac
-from mesh.auth import current_identity, require_self_or_permission
-from services.review.convert import ORDERS, review_to_proto, summary_to_proto
-from services.review.service import ReviewDraft, ReviewService
+from mesh.auth import current_identity
+
+from .adapters.protos import ORDERS, review_to_proto, summary_to_proto
+from .service_layer.reviews import ReviewDraft, ReviewService
 
 Context = aio.ServicerContext[Any, Any]
 
@@ -23,9 +23,8 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
     async def CreateReview(
         self, request: review_pb2.CreateReviewRequest, context: Context
     ) -> review_pb2.Review:
-        author = current_identity()
         draft = ReviewDraft(request.product_id, request.rating, request.title, request.body)
-        return review_to_proto(await self._reviews.create_review(author.subject, draft))
+        return review_to_proto(await self._reviews.create_review(current_identity(), draft))
 
     async def ListReviews(
         self, request: review_pb2.ListReviewsRequest, context: Context
@@ -47,7 +46,5 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
     async def DeleteReview(
         self, request: review_pb2.DeleteReviewRequest, context: Context
     ) -> empty_pb2.Empty:
-        review = await self._reviews.get_review(request.id)
-        require_self_or_permission(review.user_id, rbac.PRODUCTS_WRITE)
-        await self._reviews.delete_review(review)
+        await self._reviews.delete_review(current_identity(), request.id)
         return empty_pb2.Empty()

@@ -13,6 +13,8 @@ class Settings:
     mongodb_url: str
     database: str
     kafka_bootstrap_servers: str
+    # The relay wakes on this process's own writes; this is only its safety poll for events
+    # other replicas (or a crashed process) left behind.
     outbox_poll_seconds: float
     # How long a review may wait for its rating change before the repair loop records it
     # (covers a process that died between storing a review and counting it).
@@ -25,6 +27,6 @@ class Settings:
             mongodb_url=env.url("MONGODB_URL", ("mongodb",), "mongodb://localhost:37017/"),
             database=env.string("REVIEW_MONGODB_DATABASE", "shop_review"),
             kafka_bootstrap_servers=env.address("KAFKA_BOOTSTRAP_SERVERS", "localhost:19092"),
-            outbox_poll_seconds=env.number("REVIEW_OUTBOX_POLL_SECONDS", 0.2, minimum=0.01),
+            outbox_poll_seconds=env.number("REVIEW_OUTBOX_POLL_SECONDS", 5.0, minimum=0.01),
             repair_after_seconds=env.number("REVIEW_REPAIR_AFTER_SECONDS", 30.0, minimum=0.0),
         )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from services.review.domain import ChangeKind, RatingChange, RatingSummary, Review
+from mesh.mongo import Document, entry_id
 
-Document = dict[str, Any]
+from ..domain.model import ChangeKind, RatingChange, RatingSummary, Review
 
 
 def review_to_doc(review: Review) -> Document:
@@ -38,14 +38,9 @@ def review_from_doc(doc: Mapping[str, Any]) -> Review:
     )
 
 
-def change_id(product_id: str, version: int) -> str:
-    # Zero-padded so ids sort like versions; unique per (product, version).
-    return f"{product_id}@{version:012d}"
-
-
 def change_to_doc(change: RatingChange) -> Document:
     return {
-        "_id": change_id(change.product_id, change.version),
+        "_id": entry_id(change.product_id, change.version),
         "product_id": change.product_id,
         "version": change.version,
         "kind": change.kind.value,

@@ -3,8 +3,11 @@
 FerretDB 1.x runs updates as unlocked read-modify-write and has no transactions; what is
 atomic is an insert against a unique index. So both invariants live in unique inserts:
 one review per author and product (index on product_id + user_id), and one change per
-version of a product's rating ledger (`_id` = product@version). Updates only ever set a
-field to the same value from every writer.
+version of a product's rating ledger (`mesh.mongo.Ledger`, `_id` = product@version), whose
+events go out through the outbox. `rating_heads` remembers each product's latest ledger
+version, so the latest change is found by `_id` lookups instead of a sort over the
+product's whole history. Updates only ever set a field to the same value from every writer,
+or move a head forward.
 """
 
 from __future__ import annotations
@@ -13,25 +16,23 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from motor.motor_asyncio import AsyncIOMotorDatabase
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
-from services.review.adapters.documents import (
+from mesh.mongo import (
+    LEDGER_INDEXES,
+    Database,
     Document,
-    change_from_doc,
-    change_to_doc,
-    review_from_doc,
-    review_to_doc,
+    Ledger,
+    LedgerEntry,
+    MongoOutbox,
+    PendingEvent,
 )
-from services.review.adapters.repository import (
-    DuplicateReview,
-    EncodeEvent,
-    OutboxEntry,
-    ReviewStore,
-    VersionTaken,
-)
-from services.review.domain import PageCursor, RatingChange, Review, ReviewOrder
+
+from ..domain.model import ChangeKind, RatingChange, Review, ReviewOrder
+from ..domain.pagination import PageCursor
+from ..service_layer.ports import DuplicateReview, EncodeEvent, NextChange, ReviewStore
+from .documents import change_from_doc, change_to_doc, review_from_doc, review_to_doc
 
 _SORT: dict[ReviewOrder, list[tuple[str, int]]] = {
     ReviewOrder.NEWEST: [("created_at", DESCENDING), ("_id", DESCENDING)],
@@ -51,22 +52,21 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("product_id", ASCENDING), *_SORT[ReviewOrder.HIGHEST_RATING]], name="highest"),
         IndexModel([("recorded", ASCENDING), ("created_at", ASCENDING)], name="unrecorded"),
     ],
-    "rating_changes": [
-        IndexModel([("op_key", ASCENDING)], name="op_key_unique", unique=True),
-        IndexModel([("product_id", ASCENDING), ("version", DESCENDING)], name="product_version"),
-        IndexModel(
-            [("published", ASCENDING), ("product_id", ASCENDING), ("version", ASCENDING)],
-            name="unpublished",
-        ),
-    ],
+    "rating_changes": LEDGER_INDEXES,
+    "outbox": [IndexModel([("stream", ASCENDING), ("seq", ASCENDING)], name="stream_seq")],
 }
 
 
+def review_outbox(db: Database) -> MongoOutbox:
+    return MongoOutbox(db.outbox, db.rating_changes)
+
+
 class MongoReviewStore(ReviewStore):
-    def __init__(self, db: AsyncIOMotorDatabase[Document], encode_event: EncodeEvent) -> None:
+    def __init__(self, db: Database, outbox: MongoOutbox, encode_event: EncodeEvent) -> None:
         self._encode_event = encode_event
         self._reviews = db.reviews
-        self._changes = db.rating_changes
+        self._ledger = Ledger(db.rating_changes, outbox)
+        self._heads = db.rating_heads
 
     async def add_review(self, review: Review) -> None:
         try:
@@ -105,43 +105,54 @@ class MongoReviewStore(ReviewStore):
         return [review_from_doc(doc) async for doc in cursor]
 
     async def latest_change(self, product_id: str) -> RatingChange | None:
-        doc = await self._changes.find_one(
-            {"product_id": product_id}, sort=[("version", DESCENDING)]
-        )
+        head = await self._heads.find_one({"_id": product_id})
+        doc = await self._ledger.latest(product_id, int(head["version"]) if head else 0)
         return change_from_doc(doc) if doc else None
 
     async def find_change(self, op_key: str) -> RatingChange | None:
-        doc = await self._changes.find_one({"op_key": op_key})
+        doc = await self._ledger.find(op_key)
         return change_from_doc(doc) if doc else None
 
     async def insert_change(self, change: RatingChange) -> RatingChange:
-        doc = change_to_doc(change)
-        doc.update(event=self._encode_event(change), published=False)
+        """Appends `change` with its event; returns the change already recorded under its op
+        key, or raises `mesh.mongo.VersionTaken` when another change holds its version."""
+        stored = change_from_doc(await self._ledger.insert(self._entry(change)))
+        await self._move_head(stored)
+        return stored
+
+    async def commit(self, product_id: str, op_key: str, next_change: NextChange) -> RatingChange:
+        async def build() -> LedgerEntry:
+            return self._entry(next_change(await self.latest_change(product_id)))
+
+        doc = await self._ledger.commit(build, op_key=op_key, contended=f"reviews of {product_id}")
+        assert doc is not None, "a rating change is always built"
+        stored = change_from_doc(doc)
+        await self._move_head(stored)
+        return stored
+
+    async def remove_uncounted(self, batch: Sequence[PendingEvent]) -> None:
+        """Before DELETED events go out: the deleting call may have died before removing the
+        review it uncounted."""
+        for pending in batch:
+            if pending.source["kind"] == ChangeKind.DELETED.value:
+                await self.remove_review(pending.source["review"]["_id"])
+
+    def _entry(self, change: RatingChange) -> LedgerEntry:
+        return LedgerEntry(
+            change_to_doc(change), change.product_id, change.version, self._encode_event(change)
+        )
+
+    async def _move_head(self, change: RatingChange) -> None:
+        """Moves the product's head forward (never back): a lagging head only costs the next
+        reader one more lookup."""
         try:
-            await self._changes.insert_one(doc)
-            return change
-        except DuplicateKeyError as error:
-            if earlier := await self.find_change(change.op_key):
-                return earlier
-            raise VersionTaken(change.product_id, change.version) from error
-
-    async def unpublished(self, limit: int) -> list[OutboxEntry]:
-        cursor = (
-            self._changes.find({"published": False})
-            .sort([("product_id", ASCENDING), ("version", ASCENDING)])
-            .limit(limit)
-        )
-        return [
-            OutboxEntry(
-                doc["_id"], doc["product_id"], doc["kind"], doc["review"]["_id"], doc["event"]
+            await self._heads.update_one(
+                {"_id": change.product_id, "version": {"$lt": change.version}},
+                {"$set": {"version": change.version}},
+                upsert=True,
             )
-            async for doc in cursor
-        ]
-
-    async def mark_published(self, change_ids: Sequence[str]) -> None:
-        await self._changes.update_many(
-            {"_id": {"$in": list(change_ids)}}, {"$set": {"published": True}}
-        )
+        except DuplicateKeyError:
+            pass  # the head is at this version or past it already
 
 
 def _after(order: ReviewOrder, cursor: PageCursor) -> list[dict[str, Any]]:

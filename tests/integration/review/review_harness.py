@@ -71,7 +71,7 @@ class FakeOrders(order_pb2_grpc.OrderServiceServicer):
 
 class FakeUsers(user_pb2_grpc.UserServiceServicer):
     Register = Login = RefreshToken = Logout = UpdateUser = ListUsers = _not_faked
-    GetJwks = IssueServiceToken = _not_faked
+    GetJwks = IssueServiceToken = VerifyEmail = _not_faked
 
     async def GetUser(self, request: user_pb2.GetUserRequest, context: Context) -> user_pb2.User:
         return user_pb2.User(id=request.id, display_name=f"Shopper {request.id}")

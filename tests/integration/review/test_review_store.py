@@ -7,14 +7,13 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from motor.motor_asyncio import AsyncIOMotorClient
 
-from mesh.mongo import create_indexes
-from services.review.adapters.documents import Document
-from services.review.adapters.mongo import INDEXES, MongoReviewStore
-from services.review.adapters.repository import DuplicateReview, VersionTaken
-from services.review.domain import ChangeKind, PageCursor, Review, ReviewOrder, next_change
-from services.review.service import ReviewService
+from mesh.mongo import Database, MongoOutbox, VersionTaken, connect, create_indexes
+from services.review.adapters.mongo import INDEXES, MongoReviewStore, review_outbox
+from services.review.domain.model import ChangeKind, Review, ReviewOrder, next_change
+from services.review.domain.pagination import PageCursor
+from services.review.service_layer.ports import DuplicateReview
+from services.review.service_layer.reviews import ReviewService
 
 pytestmark = pytest.mark.integration
 
@@ -22,16 +21,26 @@ AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def store(mongodb_url: str) -> AsyncIterator[MongoReviewStore]:
-    client: AsyncIOMotorClient[Document] = AsyncIOMotorClient(mongodb_url, tz_aware=True)
-    db = client[f"review_{uuid.uuid4().hex[:10]}"]
-    await create_indexes(db, INDEXES)
-    await create_indexes(db, INDEXES)  # idempotent: every start runs it
+async def db(mongodb_url: str) -> AsyncIterator[Database]:
+    client = connect(mongodb_url)
+    database = client[f"review_{uuid.uuid4().hex[:10]}"]
+    await create_indexes(database, INDEXES)
+    await create_indexes(database, INDEXES)  # idempotent: every start runs it
     try:
-        yield MongoReviewStore(db, encode_event=lambda change: change.event_id.encode())
+        yield database
     finally:
-        await client.drop_database(db.name)
-        client.close()
+        await client.drop_database(database.name)
+        await client.close()
+
+
+@pytest.fixture
+def outbox(db: Database) -> MongoOutbox:
+    return review_outbox(db)
+
+
+@pytest.fixture
+def store(db: Database, outbox: MongoOutbox) -> MongoReviewStore:
+    return MongoReviewStore(db, outbox, encode_event=lambda change: change.event_id.encode())
 
 
 def review(rid: str, user: str, rating: int, at: datetime = AT) -> Review:
@@ -66,7 +75,9 @@ async def test_keyset_pages_with_ties_in_both_orders(store: MongoReviewStore) ->
         assert seen == expected, order
 
 
-async def test_ledger_versions_and_operations_are_unique(store: MongoReviewStore) -> None:
+async def test_ledger_versions_and_operations_are_unique(
+    store: MongoReviewStore, outbox: MongoOutbox
+) -> None:
     first = next_change(None, ChangeKind.CREATED, review("r1", "u1", 4), event_id="e1", at=AT)
     assert await store.insert_change(first) == first
     # The same operation again returns what was recorded; another one at its version loses.
@@ -82,13 +93,13 @@ async def test_ledger_versions_and_operations_are_unique(store: MongoReviewStore
         latest is not None and latest.version == 2 and latest.summary.histogram == (1, 0, 0, 1, 0)
     )
 
-    pending = await store.unpublished(10)
-    assert [(e.change_id, e.event) for e in pending] == [
+    pending = await outbox.pending(10)
+    assert [(e.source_id, e.event) for e in pending] == [
         ("p1@000000000001", b"e1"),
         ("p1@000000000002", b"e2"),
     ]
-    await store.mark_published([pending[0].change_id])
-    assert [e.change_id for e in await store.unpublished(10)] == ["p1@000000000002"]
+    await outbox.remove([pending[0].event_id])
+    assert [e.source_id for e in await outbox.pending(10)] == ["p1@000000000002"]
 
 
 async def test_repair_counts_a_review_whose_writer_died(store: MongoReviewStore) -> None:

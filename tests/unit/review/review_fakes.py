@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
-from services.review.adapters.repository import (
+from services.review.domain.model import RatingChange, Review, ReviewOrder
+from services.review.domain.pagination import PageCursor
+from services.review.service_layer.ports import (
     DuplicateReview,
     EncodeEvent,
-    OutboxEntry,
+    NextChange,
     ReviewStore,
-    VersionTaken,
 )
-from services.review.domain import PageCursor, RatingChange, Review, ReviewOrder
 
 
 def _sort_key(review: Review, order: ReviewOrder) -> tuple[int, datetime, str]:
@@ -27,9 +26,6 @@ class FakeReviewStore(ReviewStore):
         self.recorded: set[str] = set()
         self.changes: dict[tuple[str, int], RatingChange] = {}
         self.events: dict[tuple[str, int], bytes] = {}
-        self.published: set[tuple[str, int]] = set()
-        # Versions another "process" takes just before us, to exercise the retry.
-        self.steal_next: int = 0
 
     async def add_review(self, review: Review) -> None:
         if await self.find_by_author(review.product_id, review.user_id):
@@ -78,39 +74,14 @@ class FakeReviewStore(ReviewStore):
         mine = [c for (pid, _), c in self.changes.items() if pid == product_id]
         return max(mine, key=lambda c: c.version, default=None)
 
-    async def find_change(self, op_key: str) -> RatingChange | None:
-        return next((c for c in self.changes.values() if c.op_key == op_key), None)
-
-    async def insert_change(self, change: RatingChange) -> RatingChange:
-        if earlier := await self.find_change(change.op_key):
+    async def commit(self, product_id: str, op_key: str, next_change: NextChange) -> RatingChange:
+        earlier = next((c for c in self.changes.values() if c.op_key == op_key), None)
+        if earlier is not None:
             return earlier
-        if self.steal_next:
-            self.steal_next -= 1
-            raise VersionTaken(change.product_id, change.version)
-        key = (change.product_id, change.version)
-        if key in self.changes:
-            raise VersionTaken(*key)
-        self.changes[key] = change
-        self.events[key] = self._encode_event(change)
+        change = next_change(await self.latest_change(product_id))
+        self.changes[(change.product_id, change.version)] = change
+        self.events[(change.product_id, change.version)] = self._encode_event(change)
         return change
-
-    async def unpublished(self, limit: int) -> list[OutboxEntry]:
-        pending = sorted(k for k in self.changes if k not in self.published)[:limit]
-        return [
-            OutboxEntry(
-                f"{pid}@{version}",
-                pid,
-                self.changes[(pid, version)].kind.value,
-                self.changes[(pid, version)].review.id,
-                self.events[(pid, version)],
-            )
-            for pid, version in pending
-        ]
-
-    async def mark_published(self, change_ids: Sequence[str]) -> None:
-        for change_id in change_ids:
-            pid, version = change_id.rsplit("@", 1)
-            self.published.add((pid, int(version)))
 
 
 class FakeProducts:

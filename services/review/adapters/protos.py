@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from google.protobuf import timestamp_pb2
 from shop.review.v1 import review_pb2
 
-from services.review.domain import RatingSummary, Review, ReviewOrder
+from mesh.clock import to_timestamp
+
+from ..domain.model import RatingSummary, Review, ReviewOrder
 
 ORDERS = {
     review_pb2.REVIEW_ORDER_UNSPECIFIED: ReviewOrder.NEWEST,
@@ -15,8 +16,6 @@ ORDERS = {
 
 
 def review_to_proto(review: Review) -> review_pb2.Review:
-    created = timestamp_pb2.Timestamp()
-    created.FromDatetime(review.created_at)
     return review_pb2.Review(
         id=review.id,
         product_id=review.product_id,
@@ -26,7 +25,7 @@ def review_to_proto(review: Review) -> review_pb2.Review:
         title=review.title,
         body=review.body,
         verified_purchase=review.verified_purchase,
-        create_time=created,
+        create_time=to_timestamp(review.created_at),
     )
 
 

@@ -8,14 +8,9 @@ change's summary, so the summary always equals the reviews counted so far and it
 
 from __future__ import annotations
 
-import base64
-import binascii
 import enum
-import json
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-
-from mesh.errors import FieldViolation, InvalidArgumentError
+from datetime import datetime
 
 STARS = 5
 
@@ -119,57 +114,3 @@ def next_change(
 class ReviewOrder(enum.Enum):
     NEWEST = "newest"
     HIGHEST_RATING = "highest_rating"
-
-
-@dataclass(frozen=True, slots=True)
-class PageCursor:
-    """Where a page ended: the last review's sort key, for the same product and order."""
-
-    product_id: str
-    order: ReviewOrder
-    rating: int
-    created_at: datetime
-    review_id: str
-
-    @classmethod
-    def after(cls, review: Review, order: ReviewOrder) -> PageCursor:
-        return cls(review.product_id, order, review.rating, review.created_at, review.id)
-
-    def encode(self) -> str:
-        raw = json.dumps(
-            [
-                self.product_id,
-                self.order.value,
-                self.rating,
-                int(self.created_at.timestamp() * 1000),
-                self.review_id,
-            ]
-        )
-        return base64.urlsafe_b64encode(raw.encode()).decode()
-
-    @classmethod
-    def decode(cls, token: str, product_id: str, order: ReviewOrder) -> PageCursor:
-        try:
-            pid, order_name, rating, millis, review_id = json.loads(
-                base64.urlsafe_b64decode(token.encode())
-            )
-            cursor = cls(
-                str(pid),
-                ReviewOrder(order_name),
-                int(rating),
-                datetime.fromtimestamp(int(millis) / 1000, UTC),
-                str(review_id),
-            )
-        except (ValueError, TypeError, binascii.Error, UnicodeError) as error:
-            raise _bad_token("is not a token this service issued") from error
-        if (cursor.product_id, cursor.order) != (product_id, order):
-            raise _bad_token("belongs to another product or sort order")
-        return cursor
-
-
-def _bad_token(reason: str) -> InvalidArgumentError:
-    return InvalidArgumentError(
-        "invalid page token",
-        violations=[FieldViolation("page_token", reason)],
-        reason="INVALID_PAGE_TOKEN",
-    )

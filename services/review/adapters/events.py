@@ -12,11 +12,17 @@ from google.protobuf import message
 from shop.events.v1 import events_pb2
 
 from mesh.events import Event, new_event
-from services.review.convert import review_to_proto, summary_to_proto
-from services.review.domain import ChangeKind, RatingChange
+
+from ..domain.model import ChangeKind, RatingChange
+from .protos import review_to_proto, summary_to_proto
 
 PRODUCER = "review"
 AGGREGATE_TYPE = "review"
+
+
+def encode_event(change: RatingChange) -> bytes:
+    """What the store records with a change: its envelope, serialized."""
+    return event_for(change).SerializeToString()
 
 
 def event_for(change: RatingChange) -> Event:

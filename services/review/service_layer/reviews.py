@@ -1,20 +1,24 @@
-"""Review use cases. Every review counted or uncounted is a change in the product's ledger."""
+"""Review use cases. Every review counted or uncounted is a change in the product's ledger.
+
+Reading is public; any signed-in user may review; a review is deleted by its author or by
+staff with `products:write`. The use cases receive the caller and decide.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from datetime import datetime, timedelta
 
-from mesh.errors import AbortedError, AlreadyExistsError, NotFoundError
-from services.review.adapters.repository import DuplicateReview, ReviewStore, VersionTaken
-from services.review.domain import (
+from mesh import rbac
+from mesh.auth.identity import Identity
+from mesh.clock import utc_now_ms
+from mesh.errors import AlreadyExistsError, NotFoundError, PermissionDeniedError
+
+from ..domain.model import (
     ChangeKind,
-    PageCursor,
     RatingChange,
     RatingSummary,
     Review,
@@ -22,22 +26,11 @@ from services.review.domain import (
     next_change,
     op_key,
 )
+from ..domain.pagination import PageCursor
+from .ports import DuplicateReview, Products, Profiles, Purchases, ReviewStore
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
-MAX_COMMIT_ATTEMPTS = 50
-
-
-class Products(Protocol):
-    async def exists(self, product_id: str) -> bool: ...
-
-
-class Purchases(Protocol):
-    async def has_purchased(self, user_id: str, product_id: str) -> bool: ...
-
-
-class Profiles(Protocol):
-    async def display_name(self, user_id: str) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +46,6 @@ class Page:
     reviews: list[Review]
     next_page_token: str
     total_size: int
-
-
-def utc_now_ms() -> datetime:
-    """Now, to the millisecond: BSON dates keep milliseconds, so page keys compare exactly."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def new_id() -> str:
@@ -82,7 +69,8 @@ class ReviewService:
         self._clock = clock
         self._ids = ids
 
-    async def create_review(self, author_id: str, draft: ReviewDraft) -> Review:
+    async def create_review(self, author: Identity, draft: ReviewDraft) -> Review:
+        author_id = author.subject
         if await self._store.find_by_author(draft.product_id, author_id):
             raise _already_reviewed(draft.product_id)
         if not await self._products.exists(draft.product_id):
@@ -121,8 +109,15 @@ class ReviewService:
             )
         return review
 
-    async def delete_review(self, review: Review) -> None:
-        """Uncounts and removes `review`; repeating it is harmless."""
+    async def delete_review(self, caller: Identity, review_id: str) -> None:
+        """Uncounts and removes the review; repeating it is harmless."""
+        review = await self.get_review(review_id)
+        if caller.subject != review.user_id and not caller.has_permission(rbac.PRODUCTS_WRITE):
+            raise PermissionDeniedError(
+                f"only the user themselves or a holder of {rbac.PRODUCTS_WRITE} may do this",
+                reason="NOT_OWNER",
+                metadata={"permission": rbac.PRODUCTS_WRITE},
+            )
         # Its CREATED change must be in the ledger before the DELETED one uncounts it.
         await self._record_created(review)
         await self._commit(review, ChangeKind.DELETED)
@@ -157,21 +152,11 @@ class ReviewService:
 
     async def _commit(self, review: Review, kind: ChangeKind) -> RatingChange:
         """Appends the change once per operation, at the next free version of the ledger."""
-        key = op_key(kind, review.id)
-        for attempt in range(MAX_COMMIT_ATTEMPTS):
-            if earlier := await self._store.find_change(key):
-                return earlier
-            latest = await self._store.latest_change(review.product_id)
-            change = next_change(latest, kind, review, event_id=str(uuid.uuid4()), at=self._clock())
-            try:
-                return await self._store.insert_change(change)
-            except VersionTaken:
-                # Another writer got this version; back off a little and build on theirs.
-                await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
-        raise AbortedError(
-            f"reviews of {review.product_id} are changing too fast; try again",
-            reason="CONTENTION",
-        )
+
+        def following(latest: RatingChange | None) -> RatingChange:
+            return next_change(latest, kind, review, event_id=str(uuid.uuid4()), at=self._clock())
+
+        return await self._store.commit(review.product_id, op_key(kind, review.id), following)
 
 
 def _already_reviewed(product_id: str) -> AlreadyExistsError:

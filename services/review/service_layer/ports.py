@@ -1,36 +1,30 @@
-"""The port the review use cases write against; MongoReviewStore implements it."""
+"""What the review use cases need: their store, and the three services they ask.
+
+MongoReviewStore (adapters/mongo.py) and the gRPC clients (adapters/upstream.py) implement
+them; unit tests use fakes.
+"""
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
+from typing import Protocol
 
-from services.review.domain import PageCursor, RatingChange, Review, ReviewOrder
+from ..domain.model import RatingChange, Review, ReviewOrder
+from ..domain.pagination import PageCursor
 
 
 class DuplicateReview(Exception):
     """The author already has a review of the product."""
 
 
-class VersionTaken(Exception):
-    """Another change took this version of the product's ledger first."""
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxEntry:
-    """A recorded change's event, waiting to be published."""
-
-    change_id: str
-    product_id: str
-    kind: str
-    review_id: str
-    event: bytes
-
-
 # Turns a change into the serialized event stored with it (called in the request's context).
 EncodeEvent = Callable[[RatingChange], bytes]
+
+# Given the product's latest change (None: its first), returns the change that follows it.
+# May be called again when another writer took that version first.
+NextChange = Callable[[RatingChange | None], RatingChange]
 
 
 class ReviewStore(abc.ABC):
@@ -69,19 +63,18 @@ class ReviewStore(abc.ABC):
     async def latest_change(self, product_id: str) -> RatingChange | None: ...
 
     @abc.abstractmethod
-    async def find_change(self, op_key: str) -> RatingChange | None: ...
+    async def commit(self, product_id: str, op_key: str, next_change: NextChange) -> RatingChange:
+        """Appends the change `next_change` builds on the latest one, with its event, once
+        per `op_key`: when that operation is recorded already, returns the recorded change."""
 
-    @abc.abstractmethod
-    async def insert_change(self, change: RatingChange) -> RatingChange:
-        """Appends `change` atomically, with its event, unpublished.
 
-        Returns the change already stored under its op key when there is one; raises
-        VersionTaken when another change holds its version.
-        """
+class Products(Protocol):
+    async def exists(self, product_id: str) -> bool: ...
 
-    @abc.abstractmethod
-    async def unpublished(self, limit: int) -> list[OutboxEntry]:
-        """Events of recorded changes not yet published, each product's in version order."""
 
-    @abc.abstractmethod
-    async def mark_published(self, change_ids: Sequence[str]) -> None: ...
+class Purchases(Protocol):
+    async def has_purchased(self, user_id: str, product_id: str) -> bool: ...
+
+
+class Profiles(Protocol):
+    async def display_name(self, user_id: str) -> str: ...

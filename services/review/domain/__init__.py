@@ -1,0 +1,1 @@
+"""Review business rules: plain Python, no gRPC and no I/O."""
