@@ -12,7 +12,7 @@ from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gateway.transcoding.routes import Route
-from mesh.clients.service_config import read_methods, service_config_json
+from mesh.clients.service_config import channel_options
 from mesh.settings import ClientSettings
 
 __all__ = ["Upstream", "Upstreams", "short_service_name"]
@@ -60,23 +60,12 @@ class Upstreams:
         channel = self._channels.get(service_full_name)
         if channel is None:
             target = self._settings.address_of(self._service_key(service_full_name))
-            config = service_config_json(
+            options = channel_options(
                 service_full_name,
-                read_methods(service_full_name),
                 timeout_seconds=self._settings.default_deadline_seconds,
+                keepalive_seconds=self._settings.keepalive_seconds,
             )
-            keepalive_ms = int(self._settings.keepalive_seconds * 1000)
-            channel = aio.insecure_channel(
-                target,
-                options=[
-                    ("grpc.service_config", config),
-                    ("grpc.enable_retries", 1),
-                    ("grpc.keepalive_time_ms", keepalive_ms),
-                    ("grpc.keepalive_timeout_ms", 10_000),
-                    ("grpc.keepalive_permit_without_calls", 1),
-                    ("grpc.http2.max_pings_without_data", 0),
-                ],
-            )
+            channel = aio.insecure_channel(target, options=options)
             self._channels[service_full_name] = channel
         return channel
 
