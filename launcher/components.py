@@ -17,7 +17,7 @@ GATEWAY: Final = "gateway"
 # The store URLs each service receives (all of them get Kafka: every service publishes events).
 _STORES_OF: Final[Mapping[str, tuple[str, ...]]] = {
     "user": ("postgres",),
-    "catalog": ("ferretdb",),
+    "catalog": ("ferretdb", "redis"),
     "cart": ("redis",),
     "order": ("postgres",),
     "payment": ("postgres",),
