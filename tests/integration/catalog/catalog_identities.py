@@ -6,4 +6,4 @@ from mesh import rbac
 from mesh.auth.identity import Identity
 
 STAFF = Identity.from_claims("admin-1", frozenset({rbac.ADMIN}), "token")
-ORDERS = Identity.from_claims("order", frozenset({rbac.SERVICE}), "token")
+ORDERS = Identity.from_claims("service:order", frozenset({rbac.SERVICE}), "token")

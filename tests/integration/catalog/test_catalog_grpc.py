@@ -42,7 +42,7 @@ async def test_100_concurrent_reservations_of_10_units_leave_exactly_zero(
     environ: dict[str, str], keys: TokenKeys
 ) -> None:
     admin = keys.metadata("admin-1", rbac.ADMIN)
-    service = keys.metadata("order", rbac.SERVICE)
+    service = keys.metadata("service:order", rbac.SERVICE)
     # Two instances on one database: the guarantee must hold across replicas, not just
     # between the coroutines of one process.
     async with (
@@ -73,7 +73,7 @@ async def test_reserve_and_release_are_idempotent_per_order(
     environ: dict[str, str], keys: TokenKeys
 ) -> None:
     admin = keys.metadata("admin-1", rbac.ADMIN)
-    service = keys.metadata("order", rbac.SERVICE)
+    service = keys.metadata("service:order", rbac.SERVICE)
     async with catalog_server(environ, keys) as server, catalog_stub(server.address) as stub:
         mug = await stub.CreateProduct(new_product(inventory=5), metadata=admin)
         cup = await stub.CreateProduct(new_product("Cup", inventory=4), metadata=admin)
@@ -106,7 +106,7 @@ async def test_reserve_and_release_are_idempotent_per_order(
 
 async def test_a_short_item_reserves_nothing(environ: dict[str, str], keys: TokenKeys) -> None:
     admin = keys.metadata("admin-1", rbac.ADMIN)
-    service = keys.metadata("order", rbac.SERVICE)
+    service = keys.metadata("service:order", rbac.SERVICE)
     async with catalog_server(environ, keys) as server, catalog_stub(server.address) as stub:
         mug = await stub.CreateProduct(new_product(inventory=5), metadata=admin)
         cup = await stub.CreateProduct(new_product("Cup", inventory=1), metadata=admin)
@@ -154,7 +154,7 @@ async def test_every_change_is_published_with_the_products_version(
     environ: dict[str, str], keys: TokenKeys, kafka_bootstrap: str
 ) -> None:
     admin = keys.metadata("admin-1", rbac.ADMIN)
-    service = keys.metadata("order", rbac.SERVICE)
+    service = keys.metadata("service:order", rbac.SERVICE)
     async with catalog_server(environ, keys) as server, catalog_stub(server.address) as stub:
         mug = await stub.CreateProduct(new_product(inventory=5), metadata=admin)
         await stub.UpdateProduct(

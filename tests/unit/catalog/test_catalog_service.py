@@ -19,7 +19,7 @@ from services.catalog.service_layer.catalog import CatalogService
 from .catalog_fakes import FakeCatalogStore
 
 STAFF = Identity.from_claims("admin-1", frozenset({rbac.ADMIN}), "token")
-ORDERS = Identity.from_claims("order", frozenset({rbac.SERVICE}), "token")
+ORDERS = Identity.from_claims("service:order", frozenset({rbac.SERVICE}), "token")
 SHOPPER = Identity.from_claims("user-1", frozenset({rbac.CUSTOMER}), "token")
 
 
