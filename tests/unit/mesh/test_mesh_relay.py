@@ -101,3 +101,42 @@ async def test_cancellation_ends_the_loop() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_with_a_wake_event_an_idle_loop_sleeps_until_a_write_sets_it() -> None:
+    wake = asyncio.Event()
+    batches: list[int] = []
+
+    async def publish_batch() -> int:
+        batches.append(len(batches))
+        if len(batches) == 2:
+            # A write that commits while this batch runs must be seen by the next one.
+            wake.set()
+        if len(batches) == 4:
+            raise Stop
+        return 0
+
+    task = asyncio.create_task(
+        relay_forever(
+            publish_batch,
+            what="test events",
+            batch_size=10,
+            poll_seconds=3600,
+            retry_seconds=0.5,
+            max_backoff_seconds=3.0,
+            wake=wake,
+        )
+    )
+    for _ in range(50):
+        await asyncio.sleep(0)
+    # First batch, then asleep: the safety poll is an hour away.
+    assert batches == [0]
+    wake.set()
+    for _ in range(50):
+        await asyncio.sleep(0)
+    # Woken: the second batch ran; the write during it woke the third at once.
+    assert batches == [0, 1, 2]
+    wake.set()
+    with pytest.raises(Stop):
+        await asyncio.wait_for(task, 5)
+    assert batches == [0, 1, 2, 3]
