@@ -181,7 +181,8 @@ def test_61st_request_in_a_minute_is_429(api: Callable[[], Api]) -> None:
     assert set(codes) == {200}, codes
     limited = client.get("/v1/categories")
     assert limited.status_code == 429
-    assert int(limited.headers["retry-after"]) >= 1
+    # Within the one-minute window that the 60 requests opened.
+    assert 1 <= int(limited.headers["retry-after"]) <= 60
     assert limited.headers["ratelimit-limit"] == "60"
     assert limited.headers["ratelimit-remaining"] == "0"
     # Another client address is not affected.
