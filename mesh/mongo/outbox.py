@@ -6,7 +6,8 @@ source collection, and the `event_id` that record must carry). The relay publish
 entry only once that record exists with that event id, then deletes the entry, so the
 collection holds only what is in flight. An entry whose record holds another event (the
 writer lost a race) is dropped at once; one whose record never appeared (the writer died
-before inserting) is dropped after `grace`.
+before inserting) is dropped after `grace`, which must be far longer than a writer can take
+between staging and inserting (two consecutive round trips).
 
 Every read is one `_id` lookup or a scan of the small outbox itself: FerretDB 1.x pushes
 only `_id` and simple equality filters down to SQL, so a filter on a growing collection
@@ -67,7 +68,7 @@ class MongoOutbox:
         entries: Collection,
         source: Collection,
         *,
-        grace: timedelta = timedelta(seconds=60),
+        grace: timedelta = timedelta(minutes=5),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._entries = entries

@@ -59,8 +59,11 @@ async def build(runtime: Runtime) -> ServiceSpec:
 
     async def before_publish(batch: Sequence[PendingEvent]) -> None:
         """A consumer that reads the product back sees at least the event's version."""
-        for product_id in dict.fromkeys(pending.stream for pending in batch):
-            product = await mongo_store.catch_up(product_id)
+        newest: dict[str, int] = {}
+        for pending in batch:
+            newest[pending.stream] = max(newest.get(pending.stream, 0), pending.seq)
+        for product_id, version in newest.items():
+            product = await mongo_store.catch_up(product_id, version)
             if cached is not None:
                 await cached.refresh(product, product_id)
 

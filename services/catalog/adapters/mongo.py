@@ -138,14 +138,18 @@ class MongoCatalogStore(CatalogStore):
             assert doc is not None
             return reservation_from_doc(doc)
 
-    async def catch_up(self, product_id: str) -> Product | None:
-        """Brings the readable product up to its latest committed change; returns it."""
-        async with self._locks.hold(product_id):
-            return await self._catch_up(product_id)
+    async def catch_up(self, product_id: str, known_version: int = 0) -> Product | None:
+        """Brings the readable product up to its latest committed change and returns it.
 
-    async def _catch_up(self, product_id: str) -> Product | None:
+        `known_version` is a version the product is known to have reached (an event's), so
+        the search for the latest starts there even when the projection is gone."""
+        async with self._locks.hold(product_id):
+            return await self._catch_up(product_id, known_version)
+
+    async def _catch_up(self, product_id: str, known_version: int = 0) -> Product | None:
         shown = await self.get(product_id)
-        latest = await self._ledger.latest(product_id, shown.version if shown else 0)
+        start = max(shown.version if shown else 0, known_version)
+        latest = await self._ledger.latest(product_id, start)
         if latest is None or (shown is not None and latest["version"] <= shown.version):
             return shown
         change = change_from_doc(latest)
