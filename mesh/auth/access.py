@@ -1,13 +1,16 @@
-"""Per-method access rules, read once from the `shop.api.v1.access` method option."""
+"""Per-method access rules: the `shop.api.v1.access` method option (what people may do) and
+the mesh policy's caller lists (which workload's service token may call the method)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from google.protobuf import descriptor, descriptor_pool
+
+from mesh.auth.callers import METHOD_CALLERS
 
 __all__ = [
     "ACCESS_OPTION",
@@ -41,7 +44,10 @@ class AccessRule:
     owner_field: str = ""
     internal: bool = False
     resource_owner: bool = False
+    # Superseded by `callers`: kept to mirror the option, no longer decides anything.
     service: bool = False
+    # Workloads whose service tokens may call the method (deploy/mesh/policy.yaml).
+    callers: frozenset[str] = field(default=frozenset())
 
 
 PUBLIC: Final = AccessRule(public=True)
@@ -61,7 +67,10 @@ class AccessPolicy:
         cls,
         service_names: Iterable[str],
         pool: descriptor_pool.DescriptorPool | None = None,
+        callers: Mapping[str, frozenset[str]] = METHOD_CALLERS,
     ) -> AccessPolicy:
+        """`callers`: the policy's caller lists by method path (a method absent there admits
+        no service token)."""
         pool = pool or descriptor_pool.Default()
         extension = _access_extension(pool)
         rules: dict[str, AccessRule] = {}
@@ -74,7 +83,8 @@ class AccessPolicy:
                 if rule is None:
                     logger.warning("%s has no access rule: a token is required", method.full_name)
                     rule = AUTHENTICATED
-                rules[f"/{service.full_name}/{method.name}"] = rule
+                path = f"/{service.full_name}/{method.name}"
+                rules[path] = replace(rule, callers=callers.get(path, frozenset()))
         return cls(rules)
 
     def rule_for(self, method_path: str) -> AccessRule:

@@ -6,11 +6,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Final
 
 from mesh import rbac
 from mesh.errors import PermissionDeniedError, UnauthenticatedError
 
 __all__ = [
+    "SERVICE_SUBJECT_PREFIX",
     "Identity",
     "current_identity",
     "identity_scope",
@@ -18,6 +20,10 @@ __all__ = [
     "require_permission",
     "require_self_or_permission",
 ]
+
+
+# Subject of a service token: "service:<workload>" (UserService.IssueServiceToken).
+SERVICE_SUBJECT_PREFIX: Final = "service:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +41,13 @@ class Identity:
     @property
     def is_service(self) -> bool:
         return rbac.SERVICE in self.roles
+
+    @property
+    def workload(self) -> str | None:
+        """The workload a service token names, None for people and malformed subjects."""
+        if not self.is_service or not self.subject.startswith(SERVICE_SUBJECT_PREFIX):
+            return None
+        return self.subject[len(SERVICE_SUBJECT_PREFIX) :] or None
 
     def has_permission(self, permission: str) -> bool:
         return permission in self.permissions

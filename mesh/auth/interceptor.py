@@ -33,19 +33,21 @@ def bearer_token(metadata: Iterable[tuple[str, Any]] | None) -> str | None:
 def authorize(rule: AccessRule, identity: Identity | None, request: Any) -> None:
     """Raises unless `identity` may call a method guarded by `rule` with `request`.
 
-    Service tokens pass exactly where the rule says `service` or `internal`. `resource_owner`
-    methods are let through here: the handler loads the resource and checks its owner with
-    `require_self_or_permission`.
+    A service token passes only where the mesh policy lists its workload (`rule.callers`),
+    whatever its roles. People never reach `internal` methods, even with a token a service
+    forwards. `resource_owner` methods are let through here: the handler loads the resource
+    and checks its owner.
     """
     if rule.public:
         return
     if identity is None:
         raise UnauthenticatedError("a valid bearer token is required")
     if identity.is_service:
-        if rule.service or rule.internal:
-            return
+        _authorize_workload(rule, identity)
+        return
+    if rule.internal:
         raise PermissionDeniedError(
-            "service tokens may not call this method", reason="SERVICE_NOT_ALLOWED"
+            "only other services may call this method", reason="INTERNAL_METHOD"
         )
     if rule.permission and identity.has_permission(rule.permission):
         return
@@ -59,6 +61,17 @@ def authorize(rule: AccessRule, identity: Identity | None, request: Any) -> None
         "the caller may not do this",
         reason="MISSING_PERMISSION" if rule.permission else "NOT_OWNER",
         metadata={"permission": rule.permission} if rule.permission else None,
+    )
+
+
+def _authorize_workload(rule: AccessRule, identity: Identity) -> None:
+    workload = identity.workload
+    if workload is not None and workload in rule.callers:
+        return
+    raise PermissionDeniedError(
+        f"the mesh policy does not let workload {workload or identity.subject!r} call this method",
+        reason="WORKLOAD_NOT_ALLOWED",
+        metadata={"workload": workload or ""},
     )
 
 

@@ -29,7 +29,7 @@ CUSTOMER = person("u1", rbac.CUSTOMER)
 OTHER = person("u2", rbac.CUSTOMER)
 ADMIN = person("a1", rbac.ADMIN)
 SUPPORT = person("cs1", rbac.CUSTOMER_SERVICE)
-SERVICE = person("order", rbac.SERVICE)
+SERVICE = person("service:order", rbac.SERVICE)
 
 
 def test_role_permissions_follow_the_seed() -> None:
@@ -91,21 +91,41 @@ def test_resource_owner_rule_defers_to_the_handler() -> None:
     authorize(AccessRule(permission=rbac.ORDERS_READ, resource_owner=True), OTHER, None)
 
 
-def test_service_tokens_pass_only_where_the_rule_says() -> None:
-    authorize(AccessRule(permission=rbac.ORDERS_READ, service=True), SERVICE, None)
-    authorize(AccessRule(internal=True), SERVICE, None)
-    with pytest.raises(PermissionDeniedError):
-        authorize(AccessRule(permission=rbac.ORDERS_READ), SERVICE, None)
+def test_service_tokens_pass_only_where_the_policy_lists_their_workload() -> None:
+    assert SERVICE.workload == "order"
+    authorize(AccessRule(internal=True, callers=frozenset({"order"})), SERVICE, None)
+    authorize(AccessRule(permission=rbac.ORDERS_READ, callers=frozenset({"order"})), SERVICE, None)
+    for rule in (
+        AccessRule(internal=True, callers=frozenset({"review"})),
+        AccessRule(permission=rbac.ORDERS_READ, service=True),
+        AccessRule(internal=True),
+        AccessRule(),
+    ):
+        with pytest.raises(PermissionDeniedError) as caught:
+            authorize(rule, SERVICE, None)
+        assert caught.value.reason == "WORKLOAD_NOT_ALLOWED"
 
 
-def test_internal_methods_apply_rules_to_forwarded_user_tokens() -> None:
-    rule = AccessRule(internal=True, owner_field="id")
-    authorize(rule, CUSTOMER, user_pb2.GetUserRequest(id="u1"))
+def test_a_service_token_without_a_workload_subject_is_refused() -> None:
+    nameless = person("order", rbac.SERVICE)
+    assert nameless.workload is None
     with pytest.raises(PermissionDeniedError):
-        authorize(rule, CUSTOMER, user_pb2.GetUserRequest(id="u2"))
-    rule = AccessRule(internal=True, permission=rbac.ORDERS_WRITE)
-    with pytest.raises(PermissionDeniedError):
-        authorize(rule, CUSTOMER, None)
+        authorize(AccessRule(internal=True, callers=frozenset({"order"})), nameless, None)
+    assert person("service:", rbac.SERVICE).workload is None
+    assert person("service:order", rbac.CUSTOMER).workload is None
+
+
+def test_people_never_reach_internal_methods() -> None:
+    callers = frozenset({"order"})
+    for rule in (
+        AccessRule(internal=True, owner_field="id", callers=callers),
+        AccessRule(internal=True, permission=rbac.ORDERS_WRITE, callers=callers),
+        AccessRule(internal=True, resource_owner=True, callers=callers),
+    ):
+        for who in (CUSTOMER, ADMIN, SUPPORT):
+            with pytest.raises(PermissionDeniedError) as caught:
+                authorize(rule, who, user_pb2.GetUserRequest(id=who.subject))
+            assert caught.value.reason == "INTERNAL_METHOD"
 
 
 def test_handler_helpers() -> None:
