@@ -22,6 +22,7 @@ from gateway.edge.tokens import CachingVerifier
 from gateway.observability import AccessLog, GatewayMetrics
 from gateway.openapi import build_openapi
 from gateway.pipeline import EdgeLimits, Pipeline
+from gateway.revocation import revocation_checked
 from gateway.security_headers import SecurityHeaders
 from gateway.settings import GatewaySettings
 from gateway.storefront import Storefront, default_web_dir
@@ -85,10 +86,13 @@ def build_app(
         else:
             _log.warning("REDIS_URL is not set: rate limits are counted per process")
             counter = MemoryCounter()
+    # Revoked sessions are looked up after the (cached) signature check.
+    checked, close_revocations = revocation_checked(CachingVerifier(verifier), settings.redis_url)
+    on_close.extend(close_revocations)
     pipeline = Pipeline(
         router=Router(routes),
         upstreams=upstreams,
-        verifier=CachingVerifier(verifier),
+        verifier=checked,
         limiter=RateLimiter(counter),
         limits=EdgeLimits(
             per_ip=settings.rate_limit_per_minute,

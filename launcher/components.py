@@ -16,7 +16,8 @@ from mesh.settings import upstream_env_name
 GATEWAY: Final = "gateway"
 # The store URLs each service receives (all of them get Kafka: every service publishes events).
 _STORES_OF: Final[Mapping[str, tuple[str, ...]]] = {
-    "user": ("postgres",),
+    # redis: the user service publishes revoked sessions there for the gateway.
+    "user": ("postgres", "redis"),
     "catalog": ("ferretdb", "redis"),
     "cart": ("redis",),
     "order": ("postgres",),

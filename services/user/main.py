@@ -6,6 +6,7 @@ import asyncio
 import logging
 from datetime import timedelta
 
+from redis.asyncio import Redis
 from shop.user.v1 import user_pb2, user_pb2_grpc
 
 from mesh.bootstrap import Runtime
@@ -18,10 +19,14 @@ from mesh.settings import SettingsError
 
 from .adapters.events import PRODUCER, OutboxEvents
 from .adapters.hashing import Argon2Hasher
+from .adapters.password_screen import ZxcvbnScreen
 from .adapters.postgres import PostgresUserStore
+from .adapters.revocations import RedisSessionRevocations, UnpublishedRevocations
 from .adapters.signing_keys import FileKeyStore
-from .service_layer.accounts import Accounts
+from .domain.verification import VerificationLinks
+from .service_layer.accounts import Accounts, SignUpRules
 from .service_layer.authentication import Authenticator, TokenSettings
+from .service_layer.ports import SessionRevocations
 from .servicer import UserServicer
 from .settings import Settings
 
@@ -51,7 +56,24 @@ async def build(runtime: Runtime) -> ServiceSpec:
     hasher = Argon2Hasher(
         settings.argon2_time_cost, settings.argon2_memory_cost_kib, settings.argon2_parallelism
     )
-    accounts = Accounts(store, hasher, utc_now)
+    sign_up = SignUpRules(
+        links=VerificationLinks(
+            base_url=settings.public_base_url,
+            ttl=settings.verification_ttl,
+            issuer=runtime.settings.jwt_issuer,
+            audience=runtime.settings.jwt_audience,
+        ),
+        per_client=settings.sign_up_rule,
+    )
+    accounts = Accounts(store, hasher, ZxcvbnScreen(), keys, sign_up, utc_now)
+    cleanup = [pool.close, publisher.stop]
+    revocations: SessionRevocations = UnpublishedRevocations()
+    if settings.redis_url:
+        redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        cleanup.append(redis.aclose)
+        revocations = RedisSessionRevocations(redis)
+    else:
+        logger.warning("REDIS_URL is not set: signed-out access tokens stay valid until expiry")
     auth = Authenticator(
         store,
         hasher,
@@ -64,6 +86,7 @@ async def build(runtime: Runtime) -> ServiceSpec:
         ),
         settings.login_policy,
         settings.service_client_secrets,
+        revocations,
         utc_now,
     )
     if settings.admin_email and settings.admin_password:
@@ -93,7 +116,7 @@ async def build(runtime: Runtime) -> ServiceSpec:
         register=[lambda server: user_pb2_grpc.add_UserServiceServicer_to_server(servicer, server)],
         probes={"postgres": pool_probe(pool)},
         background=[OutboxRelay(pool, publisher).run, reload_keys, purge_expired],
-        cleanup=[pool.close, publisher.stop],
+        cleanup=cleanup,
         key_source=keys,
     )
 

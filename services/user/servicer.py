@@ -29,8 +29,16 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         self._jwks = jwks
 
     async def Register(self, request: user_pb2.RegisterRequest, context: Context) -> user_pb2.User:
-        user = await self._accounts.register(request.email, request.password, request.display_name)
+        user = await self._accounts.register(
+            request.email, request.password, request.display_name, client_of(context)
+        )
         return user_to_proto(user)
+
+    async def VerifyEmail(
+        self, request: user_pb2.VerifyEmailRequest, context: Context
+    ) -> user_pb2.VerifyEmailResponse:
+        await self._accounts.verify_email(request.token)
+        return user_pb2.VerifyEmailResponse(email_verified=True)
 
     async def Login(
         self, request: user_pb2.LoginRequest, context: Context
@@ -56,7 +64,7 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         )
 
     async def Logout(self, request: user_pb2.LogoutRequest, context: Context) -> empty_pb2.Empty:
-        await self._auth.logout(request.refresh_token)
+        await self._auth.logout(current_identity(), request.refresh_token)
         return empty_pb2.Empty()
 
     async def GetUser(self, request: user_pb2.GetUserRequest, context: Context) -> user_pb2.User:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from mesh.settings import Env, SettingsError
 
-from .domain.throttle import LoginPolicy, ThrottleRule
+from .domain.throttle import LoginPolicy, ThrottleRule, signup_rule
 
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -34,6 +34,12 @@ class Settings:
     admin_email: str | None
     admin_password: str | None = field(repr=False)
     db_pool_max_size: int
+    # Where revoked sessions are published for the gateway; None: they are not.
+    redis_url: str | None = field(repr=False)
+    # The address shoppers reach the gateway at: verification links start with it.
+    public_base_url: str
+    verification_ttl: timedelta
+    sign_up_rule: ThrottleRule
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], state_dir: Path) -> Settings:
@@ -77,11 +83,24 @@ class Settings:
                     window_seconds=window,
                     lock_seconds=lock,
                 ),
+                alert_after=env.integer("LOGIN_ACCOUNT_ALERT_AFTER", 5, minimum=1),
+                under_attack_after=env.integer("LOGIN_ACCOUNT_UNDER_ATTACK_AFTER", 20, minimum=1),
             ),
             service_client_secrets=_client_secrets(env.csv("SERVICE_CLIENT_SECRETS")),
             admin_email=admin_email,
             admin_password=admin_password,
             db_pool_max_size=env.integer("DATABASE_POOL_MAX_SIZE", 10, minimum=1),
+            redis_url=env.optional_string("REDIS_URL"),
+            public_base_url=env.url(
+                "SHOP_PUBLIC_BASE_URL", ("http", "https"), "http://localhost:8080"
+            ),
+            verification_ttl=timedelta(
+                seconds=env.integer("EMAIL_VERIFICATION_TTL_SECONDS", 2 * 86_400, minimum=60)
+            ),
+            sign_up_rule=signup_rule(
+                env.integer("SIGN_UP_LIMIT_PER_CLIENT", 50, minimum=1),
+                env.integer("SIGN_UP_WINDOW_SECONDS", 3600, minimum=1),
+            ),
         )
 
 

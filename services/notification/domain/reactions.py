@@ -35,7 +35,27 @@ def reaction_to(event: events_pb2.Event) -> Reaction | None:
     if kind == "user_registered":
         user = event.user_registered
         contact = Contact(user.user_id, user.email, user.display_name, event.aggregate_version)
-        return Reaction(user.user_id, "welcome", {"email": user.email}, EMAIL_ONLY, contact=contact)
+        variables = {"email": user.email, "verification_url": user.verification_url}
+        return Reaction(user.user_id, "welcome", variables, EMAIL_ONLY, contact=contact)
+    if kind == "sign_up_with_existing_email":
+        attempt = event.sign_up_with_existing_email
+        return Reaction(
+            attempt.user_id,
+            "sign_up_existing",
+            {"email": attempt.email},
+            EMAIL_ONLY,
+            email_to=attempt.email,
+        )
+    if kind == "sign_in_failures_detected":
+        failures = event.sign_in_failures_detected
+        variables = {
+            "email": failures.email,
+            "failure_count": failures.failure_count,
+            "window_minutes": max(1, failures.window_seconds // 60),
+        }
+        return Reaction(
+            failures.user_id, "sign_in_failures", variables, EMAIL_ONLY, email_to=failures.email
+        )
     if kind == "order_paid":
         order = event.order_paid.order
         return Reaction(order.user_id, "order_paid", order_variables(order), EMAIL_AND_SMS)

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from google.protobuf.message import Message
 from shop.events.v1 import events_pb2
 
 from mesh.events import Event, Outbox, new_event
 
-from ..domain.model import UserEvent, UserRegistered
+from ..domain.model import (
+    SignInFailuresDetected,
+    SignUpWithExistingEmail,
+    UserEvent,
+    UserRegistered,
+    UserUpdated,
+)
 from .postgres import Connection
 
 PRODUCER = "user"
@@ -14,18 +23,42 @@ PRODUCER = "user"
 
 def envelope(event: UserEvent) -> Event:
     user = event.user
-    registered = isinstance(event, UserRegistered)
-    kind = events_pb2.UserRegistered if registered else events_pb2.UserUpdated
-    payload = kind(
-        user_id=user.id, email=user.email, display_name=user.display_name, roles=list(user.roles)
-    )
+    payload: Message
+    occurred_at: datetime = user.updated_at
+    match event:
+        case UserRegistered(verification_url=url):
+            payload = events_pb2.UserRegistered(
+                user_id=user.id,
+                email=user.email,
+                display_name=user.display_name,
+                roles=list(user.roles),
+                verification_url=url,
+            )
+        case UserUpdated():
+            payload = events_pb2.UserUpdated(
+                user_id=user.id,
+                email=user.email,
+                display_name=user.display_name,
+                roles=list(user.roles),
+            )
+        case SignUpWithExistingEmail():
+            payload = events_pb2.SignUpWithExistingEmail(user_id=user.id, email=user.email)
+            occurred_at = event.occurred_at
+        case SignInFailuresDetected():
+            payload = events_pb2.SignInFailuresDetected(
+                user_id=user.id,
+                email=user.email,
+                failure_count=event.failure_count,
+                window_seconds=event.window_seconds,
+            )
+            occurred_at = event.occurred_at
     return new_event(
         payload,
         aggregate_type="user",
         aggregate_id=user.id,
         aggregate_version=user.version,
         producer=PRODUCER,
-        occurred_at=user.updated_at,
+        occurred_at=occurred_at,
     )
 
 

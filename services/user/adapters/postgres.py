@@ -19,7 +19,10 @@ Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProx
 # Writes an event into the outbox on the given connection, inside the caller's transaction.
 RecordEvent = Callable[[Connection, UserEvent], Awaitable[None]]
 
-_USER_COLUMNS = "id, email, display_name, roles, password_hash, created_at, updated_at, version"
+_USER_COLUMNS = (
+    "id, email, display_name, roles, password_hash, created_at, updated_at, version,"
+    " email_verified_at"
+)
 _TOKEN_COLUMNS = "token_hash, family_id, user_id, issued_at, expires_at, used_at, revoked_at"
 
 
@@ -28,16 +31,21 @@ class PostgresUserStore(UserStore):
         self._pool = pool
         self._record_event = record_event
 
-    async def add_user(self, user: User) -> None:
+    async def add_user(self, user: User, registered: UserRegistered) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
             try:
                 await conn.execute(
-                    f"INSERT INTO users ({_USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    f"INSERT INTO users ({_USER_COLUMNS})"
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                     *_user_values(user),
                 )
             except asyncpg.UniqueViolationError:
                 raise EmailTakenError(user.email) from None
-            await self._record_event(conn, UserRegistered(user))
+            await self._record_event(conn, registered)
+
+    async def add_event(self, event: UserEvent) -> None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            await self._record_event(conn, event)
 
     async def get_user(self, user_id: str) -> User | None:
         row = await self._pool.fetchrow(
@@ -58,12 +66,15 @@ class PostgresUserStore(UserStore):
             )
             if row is None:
                 return None
-            updated = change(_user(row))
+            current = _user(row)
+            updated = change(current)
+            if updated == current:
+                return current
             try:
                 await conn.execute(
                     "UPDATE users SET email = $2, display_name = $3, roles = $4,"
-                    " password_hash = $5, created_at = $6, updated_at = $7, version = $8"
-                    " WHERE id = $1",
+                    " password_hash = $5, created_at = $6, updated_at = $7, version = $8,"
+                    " email_verified_at = $9 WHERE id = $1",
                     *_user_values(updated),
                 )
             except asyncpg.UniqueViolationError:
@@ -122,9 +133,9 @@ class PostgresUserStore(UserStore):
             state = state_of(token, now)
             if state is TokenState.REPLAYED:
                 await _revoke_family(conn, token.family_id, now)
-                return Rotation(state=state)
+                return Rotation(state=state, family_id=token.family_id)
             if state is TokenState.EXPIRED:
-                return Rotation(state=state)
+                return Rotation(state=state, family_id=token.family_id)
             user_row = await conn.fetchrow(
                 f"SELECT {_USER_COLUMNS} FROM users WHERE id = $1", uuid.UUID(token.user_id)
             )
@@ -139,7 +150,15 @@ class PostgresUserStore(UserStore):
                 " VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 *_token_values(new_token),
             )
-            return Rotation(state=state, user=_user(user_row), successor=new_token)
+            return Rotation(
+                state=state, user=_user(user_row), successor=new_token, family_id=token.family_id
+            )
+
+    async def find_refresh_token(self, token_hash: str) -> RefreshToken | None:
+        row = await self._pool.fetchrow(
+            f"SELECT {_TOKEN_COLUMNS} FROM refresh_tokens WHERE token_hash = $1", token_hash
+        )
+        return _token(row) if row else None
 
     async def revoke_family(self, token_hash: str, now: datetime) -> bool:
         async with self._pool.acquire() as conn, conn.transaction():
@@ -227,6 +246,7 @@ def _user_values(user: User) -> tuple[Any, ...]:
         user.created_at,
         user.updated_at,
         user.version,
+        user.email_verified_at,
     )
 
 
@@ -240,6 +260,7 @@ def _user(row: asyncpg.Record) -> User:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         version=row["version"],
+        email_verified_at=row["email_verified_at"],
     )
 
 

@@ -21,6 +21,7 @@ def user_to_proto(user: User) -> user_pb2.User:
         roles=list(user.roles),
         create_time=to_timestamp(user.created_at),
         update_time=to_timestamp(user.updated_at),
+        email_verified=user.email_verified,
     )
 
 

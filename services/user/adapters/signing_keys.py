@@ -68,6 +68,25 @@ class FileKeyStore:
             dict(claims), active.key, algorithm=ALGORITHM, headers={"kid": active.kid}
         )
 
+    def verify(self, token: str, audience: str, issuer: str, now: datetime) -> Mapping[str, Any]:
+        """Claims of a token signed with one of our published keys; ValueError otherwise."""
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+            key = self.public_key(kid, now) if isinstance(kid, str) else None
+            if key is None:
+                raise ValueError("signed with no key of ours")
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=audience,
+                issuer=issuer,
+                options={"require": ["exp", "iat", "sub", "aud", "iss"]},
+            )
+        except jwt.PyJWTError as error:
+            raise ValueError(str(error)) from None
+        return claims
+
     def public_key(self, kid: str, now: datetime) -> rsa.RSAPublicKey | None:
         for entry in self._ring.published(now, self._keep_after_retirement):
             if entry.kid == kid:

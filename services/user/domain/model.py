@@ -20,6 +20,12 @@ class User:
     updated_at: datetime
     # Bumped on every change; consumers of UserUpdated drop events older than what they have.
     version: int = 1
+    # Set when the owner followed the verification link; cleared when the address changes.
+    email_verified_at: datetime | None = None
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,16 +41,25 @@ class UserChanges:
 
 
 def apply_changes(user: User, changes: UserChanges, now: datetime) -> User:
+    email = normalize_email(changes.email) if changes.email is not None else user.email
     return replace(
         user,
-        email=normalize_email(changes.email) if changes.email is not None else user.email,
+        email=email,
         display_name=(
             changes.display_name.strip() if changes.display_name is not None else user.display_name
         ),
         roles=changes.roles if changes.roles is not None else user.roles,
         updated_at=now,
         version=user.version + 1,
+        # A new address is proved anew; the same address in another case stays verified.
+        email_verified_at=(user.email_verified_at if email.lower() == user.email.lower() else None),
     )
+
+
+def mark_email_verified(user: User, now: datetime) -> User:
+    if user.email_verified:
+        return user
+    return replace(user, email_verified_at=now, updated_at=now, version=user.version + 1)
 
 
 def normalize_email(email: str) -> str:
@@ -56,6 +71,8 @@ def normalize_email(email: str) -> str:
 @dataclass(frozen=True, slots=True)
 class UserRegistered:
     user: User
+    # The signed link proving the address; empty for the configured admin.
+    verification_url: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,4 +80,20 @@ class UserUpdated:
     user: User
 
 
-UserEvent = UserRegistered | UserUpdated
+@dataclass(frozen=True, slots=True)
+class SignUpWithExistingEmail:
+    """A sign-up named this user's address; it was answered as if it had succeeded."""
+
+    user: User
+    occurred_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SignInFailuresDetected:
+    user: User
+    failure_count: int
+    window_seconds: int
+    occurred_at: datetime
+
+
+UserEvent = UserRegistered | UserUpdated | SignUpWithExistingEmail | SignInFailuresDetected

@@ -1,4 +1,5 @@
-"""Use cases around user accounts: register, read, update, list, and the bootstrap admin."""
+"""Use cases around user accounts: sign-up with e-mail verification, read, update, list, and
+the bootstrap admin."""
 
 from __future__ import annotations
 
@@ -16,12 +17,23 @@ from mesh.errors import (
     InvalidArgumentError,
     NotFoundError,
     PermissionDeniedError,
+    ResourceExhaustedError,
 )
 from mesh.pagination import INSTANT_AND_ID, InstantAndId
 
-from ..domain.model import User, UserChanges, apply_changes, normalize_email
-from ..domain.passwords import password_violations
-from .ports import EmailTakenError, PageCursor, PasswordHasher, UserStore
+from ..domain.model import (
+    SignUpWithExistingEmail,
+    User,
+    UserChanges,
+    UserRegistered,
+    apply_changes,
+    mark_email_verified,
+    normalize_email,
+)
+from ..domain.passwords import PolicyViolation, password_violations
+from ..domain.throttle import ThrottleRule, record_failure, retry_after, signup_key
+from ..domain.verification import InvalidVerificationToken, VerificationLinks, claim_of
+from .ports import EmailTakenError, PageCursor, PasswordHasher, PasswordScreen, Signer, UserStore
 
 logger = logging.getLogger(__name__)
 
@@ -40,36 +52,82 @@ class UserPage:
     total_size: int
 
 
+@dataclass(frozen=True, slots=True)
+class SignUpRules:
+    links: VerificationLinks
+    # Sign-ups per client address and window.
+    per_client: ThrottleRule
+
+
 class Accounts:
     def __init__(
-        self, store: UserStore, hasher: PasswordHasher, clock: Callable[[], datetime]
+        self,
+        store: UserStore,
+        hasher: PasswordHasher,
+        screen: PasswordScreen,
+        signer: Signer,
+        sign_up: SignUpRules,
+        clock: Callable[[], datetime],
     ) -> None:
         self._store = store
         self._hasher = hasher
+        self._screen = screen
+        self._signer = signer
+        self._sign_up = sign_up
         self._clock = clock
 
-    async def register(self, email: str, password: str, display_name: str) -> User:
+    async def register(self, email: str, password: str, display_name: str, client: str) -> User:
+        """A new customer, or, for an address that has an account, an answer that looks the
+        same: a fresh id that names no account (the owner is mailed instead)."""
         email = normalize_email(email)
-        _check_password(password, email)
+        await self._check_password(password, email, display_name)
         if not display_name.strip():
             raise InvalidArgumentError(
                 violations=[FieldViolation("display_name", "must not be blank")]
             )
+        await self._count_sign_up(client)
         now = self._clock()
         user = User(
             id=str(uuid.uuid4()),
             email=email,
             display_name=display_name.strip(),
             roles=(rbac.CUSTOMER,),
+            # Hashed for a taken address too, so both answers take the same time.
             password_hash=await self._hasher.hash(password),
             created_at=now,
             updated_at=now,
         )
+        token = self._signer.sign(self._sign_up.links.claims(user.id, email, now), now)
         try:
-            await self._store.add_user(user)
+            await self._store.add_user(user, UserRegistered(user, self._sign_up.links.url(token)))
         except EmailTakenError:
-            raise _email_taken() from None
+            existing = await self._store.find_by_email(email)
+            if existing is not None:
+                await self._store.add_event(SignUpWithExistingEmail(existing, now))
         return user
+
+    async def verify_email(self, token: str) -> None:
+        now = self._clock()
+        links = self._sign_up.links
+        try:
+            claims = self._signer.verify(token, links.token_audience, links.issuer, now)
+            claim = claim_of(claims)
+        except (ValueError, InvalidVerificationToken):
+            raise _bad_verification_token() from None
+        user = await self._store.get_user(claim.user_id) if _is_uuid(claim.user_id) else None
+        if user is None or user.email.lower() != claim.email:
+            # The account is gone or its address changed since the mail was sent.
+            raise _bad_verification_token()
+        if user.email_verified:
+            return
+        await self._store.update_user(
+            user.id,
+            lambda current: (
+                mark_email_verified(current, now)
+                if current.email.lower() == claim.email
+                else current
+            ),
+        )
 
     async def get(self, caller: Identity, user_id: str) -> User:
         user = await self._store.get_user(user_id) if _is_uuid(user_id) else None
@@ -135,7 +193,7 @@ class Accounts:
     async def ensure_admin(self, email: str, password: str) -> User:
         """The configured admin exists, holds `admin` and has exactly this password."""
         email = normalize_email(email)
-        _check_password(password, email, field="SHOP_ADMIN_PASSWORD")
+        await self._check_password(password, email, "Administrator", field="SHOP_ADMIN_PASSWORD")
         password_hash = await self._hasher.hash(password)
         existing = await self._store.find_by_email(email)
         if existing is None:
@@ -148,9 +206,11 @@ class Accounts:
                 password_hash=password_hash,
                 created_at=now,
                 updated_at=now,
+                # The operator chose this address: there is nobody to send a link to.
+                email_verified_at=now,
             )
             try:
-                await self._store.add_user(admin)
+                await self._store.add_user(admin, UserRegistered(admin))
                 logger.info("created the admin user %s", admin.id)
                 return admin
             except EmailTakenError:
@@ -169,19 +229,44 @@ class Accounts:
         logger.info("granted admin to the configured admin user %s", existing.id)
         return updated or existing
 
+    async def _check_password(
+        self, password: str, email: str, display_name: str, field: str = "password"
+    ) -> None:
+        violations = password_violations(password, email, field)
+        own_words = (email, email.split("@", 1)[0], display_name, "shopmesh")
+        weakness = await self._screen.weakness(password, own_words)
+        if weakness is not None:
+            violations.append(PolicyViolation(field, weakness))
+        if violations:
+            raise InvalidArgumentError(
+                "the password does not meet the policy",
+                reason="WEAK_PASSWORD",
+                violations=[FieldViolation(v.field, v.description) for v in violations],
+            )
+
+    async def _count_sign_up(self, client: str) -> None:
+        rule, key, now = self._sign_up.per_client, signup_key(client), self._clock()
+        attempts = await self._store.get_attempts([key])
+        wait = retry_after(rule, attempts.get(key), now)
+        if wait > 0:
+            raise ResourceExhaustedError(
+                "too many sign-ups from this address; try again later",
+                reason="SIGN_UP_THROTTLED",
+                retry_after_seconds=round(wait, 3),
+            )
+        await self._store.update_attempts(key, lambda current: record_failure(rule, current, now))
+
 
 def _may_access(caller: Identity, user_id: str, permission: str) -> bool:
     return caller.subject == user_id or caller.has_permission(permission)
 
 
-def _check_password(password: str, email: str, field: str = "password") -> None:
-    violations = password_violations(password, email, field)
-    if violations:
-        raise InvalidArgumentError(
-            "the password does not meet the policy",
-            reason="WEAK_PASSWORD",
-            violations=[FieldViolation(v.field, v.description) for v in violations],
-        )
+def _bad_verification_token() -> InvalidArgumentError:
+    return InvalidArgumentError(
+        "the verification link is invalid or expired",
+        reason="INVALID_VERIFICATION_TOKEN",
+        violations=[FieldViolation("token", "is not a valid, unexpired verification link")],
+    )
 
 
 def _check_roles(roles: tuple[str, ...]) -> None:

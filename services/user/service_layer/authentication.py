@@ -3,9 +3,11 @@ tokens, and the public keys that let every service verify what we sign."""
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import hmac
+import json
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -14,9 +16,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from mesh import rbac
+from mesh.auth.identity import Identity
 from mesh.errors import ResourceExhaustedError, UnauthenticatedError
 
-from ..domain.model import User, normalize_email
+from ..domain.model import SignInFailuresDetected, User, normalize_email
 from ..domain.sessions import (
     RefreshToken,
     TokenPair,
@@ -25,13 +28,16 @@ from ..domain.sessions import (
     new_refresh_token,
 )
 from ..domain.throttle import (
+    Attempts,
     LoginPolicy,
+    ThrottleRule,
     account_key,
     client_key,
     record_failure,
     retry_after,
+    source_key,
 )
-from .ports import PasswordHasher, Signer, UserStore
+from .ports import PasswordHasher, SessionRevocations, Signer, UserStore
 
 logger = logging.getLogger(__name__)
 
@@ -62,9 +68,11 @@ class Authenticator:
         tokens: TokenSettings,
         policy: LoginPolicy,
         service_secrets: Mapping[str, str],
+        revocations: SessionRevocations,
         clock: Callable[[], datetime],
     ) -> None:
         self._store = store
+        self._revocations = revocations
         self._hasher = hasher
         self._signer = signer
         self._tokens = tokens
@@ -75,10 +83,16 @@ class Authenticator:
         self._dummy_hash: str | None = None
 
     async def login(self, email: str, password: str, client: str) -> tuple[TokenPair, User]:
-        keys = {account_key(email): self._policy.account, client_key(client): self._policy.client}
-        attempts = await self._store.get_attempts(list(keys))
         now = self._clock()
-        wait = max(retry_after(rule, attempts.get(key), now) for key, rule in keys.items())
+        account, source = account_key(email), source_key(email, client)
+        attempts = await self._store.get_attempts([account, source, client_key(client)])
+        # Only this address's own failures can refuse it, so the owner signing in from
+        # elsewhere always gets a password check.
+        rules = {
+            source: self._policy.source_rule(attempts.get(account), now),
+            client_key(client): self._policy.client,
+        }
+        wait = max(retry_after(rule, attempts.get(key), now) for key, rule in rules.items())
         if wait > 0:
             # The same answer for a known and an unknown e-mail, checked before the password.
             raise ResourceExhaustedError(
@@ -89,12 +103,12 @@ class Authenticator:
         user = await self._store.find_by_email(normalize_email(email))
         if user is None:
             await self._hasher.verify(await self._dummy(), password)
-            await self._record_failure(keys)
+            await self._record_failure(rules, account, None)
             raise _bad_credentials()
         if not await self._hasher.verify(user.password_hash, password):
-            await self._record_failure(keys)
+            await self._record_failure(rules, account, user)
             raise _bad_credentials()
-        await self._store.clear_attempts(account_key(email))
+        await self._store.clear_attempts(source)
         if self._hasher.needs_rehash(user.password_hash):
             await self._store.set_password_hash(user.id, await self._hasher.hash(password))
         return await self._start_session(user), user
@@ -117,6 +131,8 @@ class Authenticator:
         )
         if rotation.state is TokenState.REPLAYED:
             logger.warning("refresh token reused; its family is revoked")
+            if rotation.family_id is not None:
+                await self._revoke_session(rotation.family_id)
             raise UnauthenticatedError(
                 "the refresh token was already used; sign in again", reason="REFRESH_TOKEN_REUSED"
             )
@@ -126,14 +142,26 @@ class Authenticator:
                 reason="INVALID_REFRESH_TOKEN",
             )
         return TokenPair(
-            access_token=self._access_token(rotation.user.id, rotation.user.roles, now),
+            access_token=self._access_token(
+                rotation.user.id, rotation.user.roles, now, session_id=rotation.family_id or ""
+            ),
             refresh_token=new_token,
             expires_in=int(self._tokens.access_ttl.total_seconds()),
         )
 
-    async def logout(self, refresh_token: str) -> None:
-        # Unknown tokens are fine: logging out twice is not an error.
-        await self._store.revoke_family(hash_refresh_token(refresh_token), self._clock())
+    async def logout(self, caller: Identity, refresh_token: str) -> None:
+        """Ends the caller's session: its refresh tokens and its access tokens.
+
+        A refresh token of someone else's session is left alone (and the answer is the same
+        as for an unknown one); logging out twice is not an error.
+        """
+        token = await self._store.find_refresh_token(hash_refresh_token(refresh_token))
+        if token is not None and token.user_id == caller.subject:
+            await self._store.revoke_family(token.token_hash, self._clock())
+            await self._revoke_session(token.family_id)
+        calling_session = _session_of(caller.token)
+        if calling_session is not None and (token is None or calling_session != token.family_id):
+            await self._revoke_session(calling_session)
 
     def issue_service_token(self, client_id: str, client_secret: str) -> ServiceToken:
         expected = self._service_secrets.get(client_id)
@@ -151,42 +179,77 @@ class Authenticator:
     async def _start_session(self, user: User) -> TokenPair:
         now = self._clock()
         token, token_hash = new_refresh_token()
+        # The family id names the session: its access tokens carry it as `sid`.
+        family_id = str(uuid.uuid4())
         await self._store.add_refresh_token(
             RefreshToken(
                 token_hash=token_hash,
-                family_id=str(uuid.uuid4()),
+                family_id=family_id,
                 user_id=user.id,
                 issued_at=now,
                 expires_at=now + self._tokens.refresh_ttl,
             )
         )
         return TokenPair(
-            access_token=self._access_token(user.id, user.roles, now),
+            access_token=self._access_token(user.id, user.roles, now, session_id=family_id),
             refresh_token=token,
             expires_in=int(self._tokens.access_ttl.total_seconds()),
         )
 
-    def _access_token(self, subject: str, roles: Sequence[str], now: datetime) -> str:
+    def _access_token(
+        self, subject: str, roles: Sequence[str], now: datetime, *, session_id: str = ""
+    ) -> str:
         issued_at = int(now.timestamp())
-        claims = {
+        claims: dict[str, Any] = {
             "sub": subject,
             "roles": list(roles),
             "iss": self._tokens.issuer,
             "aud": self._tokens.audience,
             "iat": issued_at,
             "exp": issued_at + int(self._tokens.access_ttl.total_seconds()),
+            "jti": str(uuid.uuid4()),
         }
+        if session_id:
+            claims["sid"] = session_id
         return self._signer.sign(claims, now)
 
-    async def _record_failure(self, keys: Mapping[str, Any]) -> None:
+    async def _revoke_session(self, session_id: str) -> None:
+        # Access tokens of the session live at most access_ttl; the entry can go after that.
+        await self._revocations.revoke(session_id, self._tokens.access_ttl)
+
+    async def _record_failure(
+        self, rules: Mapping[str, ThrottleRule], account: str, user: User | None
+    ) -> None:
         now = self._clock()
-        for key, rule in keys.items():
+        for key, rule in rules.items():
             await self._store.update_attempts(key, functools.partial(record_failure, rule, now=now))
+        counted = await self._store.update_attempts(
+            account, functools.partial(record_failure, self._policy.account_wide(), now=now)
+        )
+        if user is not None and counted.failures == self._policy.alert_after:
+            await self._store.add_event(_failures_detected(user, counted, self._policy, now))
 
     async def _dummy(self) -> str:
         if self._dummy_hash is None:
             self._dummy_hash = await self._hasher.hash(_DUMMY_PASSWORD)
         return self._dummy_hash
+
+
+def _failures_detected(
+    user: User, counted: Attempts, policy: LoginPolicy, now: datetime
+) -> SignInFailuresDetected:
+    return SignInFailuresDetected(user, counted.failures, int(policy.account.window_seconds), now)
+
+
+def _session_of(token: str) -> str | None:
+    """The `sid` claim of a token the runtime has verified (so its payload is trusted)."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return None
+    session = claims.get("sid") if isinstance(claims, dict) else None
+    return session if isinstance(session, str) and session else None
 
 
 def _bad_credentials() -> UnauthenticatedError:

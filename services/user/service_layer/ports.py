@@ -7,12 +7,12 @@ tests use fakes.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from ..domain.model import User
+from ..domain.model import User, UserEvent, UserRegistered
 from ..domain.sessions import RefreshToken, TokenState
 from ..domain.throttle import Attempts
 
@@ -28,6 +28,8 @@ class Rotation:
     state: TokenState | None
     user: User | None = None
     successor: RefreshToken | None = None
+    # The presented token's family (its session), when the token is known.
+    family_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +40,12 @@ class PageCursor:
 
 class UserStore(abc.ABC):
     @abc.abstractmethod
-    async def add_user(self, user: User) -> None:
+    async def add_user(self, user: User, registered: UserRegistered) -> None:
         """Insert the user and its UserRegistered event; EmailTakenError on a duplicate."""
+
+    @abc.abstractmethod
+    async def add_event(self, event: UserEvent) -> None:
+        """Record an event that changes no row (a notice to the user) in the outbox."""
 
     @abc.abstractmethod
     async def get_user(self, user_id: str) -> User | None: ...
@@ -78,6 +84,9 @@ class UserStore(abc.ABC):
         revokes its whole family."""
 
     @abc.abstractmethod
+    async def find_refresh_token(self, token_hash: str) -> RefreshToken | None: ...
+
+    @abc.abstractmethod
     async def revoke_family(self, token_hash: str, now: datetime) -> bool:
         """Revoke every token of the family this token belongs to; False if it is unknown."""
 
@@ -110,3 +119,23 @@ class PasswordHasher(Protocol):
 
 class Signer(Protocol):
     def sign(self, claims: Mapping[str, Any], now: datetime) -> str: ...
+
+    def verify(self, token: str, audience: str, issuer: str, now: datetime) -> Mapping[str, Any]:
+        """The claims of a token we signed for `audience`; ValueError if it is not one."""
+        ...
+
+
+class SessionRevocations(Protocol):
+    """Where the gateway learns that a session's access tokens are revoked."""
+
+    async def revoke(self, session_id: str, ttl: timedelta) -> None:
+        """Refuse the session's access tokens from now on for `ttl` (their longest life)."""
+        ...
+
+
+class PasswordScreen(Protocol):
+    """Tells passwords that attackers guess first (common lists, breached patterns)."""
+
+    async def weakness(self, password: str, user_inputs: Sequence[str]) -> str | None:
+        """Why the password is easy to guess; None when it is not."""
+        ...

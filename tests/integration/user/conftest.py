@@ -7,7 +7,7 @@ from shop.user.v1 import user_pb2_grpc
 
 from .harness import Running, user_service_fixture
 
-user_service = user_service_fixture("module")
+user_service = user_service_fixture("module", with_redis=True)
 
 
 @pytest.fixture

@@ -81,22 +81,30 @@ def user_environ(
         "SHOP_ADMIN_EMAIL": ADMIN_EMAIL,
         "SHOP_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "SERVICE_CLIENT_SECRETS": "order=" + hashlib.sha256(ORDER_SECRET.encode()).hexdigest(),
+        # Tests sign many users up from one address; the limit itself has its own tests.
+        "SIGN_UP_LIMIT_PER_CLIENT": "100000",
     }
     return serve_environ(state_dir, **{**values, **overrides})
 
 
-def user_service_fixture(scope: Literal["module", "package"], **overrides: str) -> Any:
+def user_service_fixture(
+    scope: Literal["module", "package"], *, with_redis: bool = False, **overrides: str
+) -> Any:
     """A `user_service` fixture for a conftest (`user_service = user_service_fixture(...)`):
-    the real user service, once per `scope`, with `overrides` in its environment. Typed Any:
-    pytest names no public type for what its fixture decorator returns."""
+    the real user service, once per `scope`, with `overrides` in its environment (and the
+    session's Redis for revoked sessions when `with_redis`). Typed Any: pytest names no public
+    type for what its fixture decorator returns."""
 
     @pytest.fixture(scope=scope, name="user_service")
     async def user_service(
         postgres_dsn: DatabaseFactory,
         kafka_bootstrap: str,
         tmp_path_factory: pytest.TempPathFactory,
+        request: pytest.FixtureRequest,
     ) -> AsyncIterator[Running]:
         state_dir = tmp_path_factory.mktemp("user")
+        if with_redis:
+            overrides["REDIS_URL"] = request.getfixturevalue("redis_url")
         environ = user_environ(postgres_dsn, kafka_bootstrap, state_dir, **overrides)
         async with service_running("user", build_user, environ) as running:
             yield running

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -13,7 +14,7 @@ from launcher.testing import DatabaseFactory
 from mesh.events import MIGRATIONS
 from mesh.migrations import apply_migrations, load_migrations
 from services.user.adapters.postgres import Connection, PostgresUserStore
-from services.user.domain.model import User, UserEvent
+from services.user.domain.model import User, UserEvent, UserRegistered
 from services.user.domain.sessions import RefreshToken
 from services.user.domain.throttle import Attempts
 
@@ -45,7 +46,7 @@ async def test_purge_drops_expired_tokens_and_idle_counters_only(
     store: PostgresUserStore,
 ) -> None:
     user = User(str(uuid.uuid4()), "p@example.com", "P", ("customer",), "h", NOW, NOW)
-    await store.add_user(user)
+    await store.add_user(user, UserRegistered(user))
     family = str(uuid.uuid4())
     await store.add_refresh_token(
         RefreshToken("expired", family, user.id, NOW - timedelta(days=20), NOW - timedelta(days=6))
@@ -64,3 +65,17 @@ async def test_purge_drops_expired_tokens_and_idle_counters_only(
     assert set(await store.get_attempts(["stale", "locked", "recent"])) == {"locked", "recent"}
     assert not await store.revoke_family("expired", NOW)
     assert await store.revoke_family("live", NOW)
+
+
+async def test_verification_state_and_session_lookup_round_trip(store: PostgresUserStore) -> None:
+    user = User(str(uuid.uuid4()), "v@example.com", "V", ("customer",), "h", NOW, NOW)
+    await store.add_user(user, UserRegistered(user, "https://shop.example.com/verify"))
+    verified = await store.update_user(
+        user.id, lambda current: replace(current, email_verified_at=NOW, version=2)
+    )
+    assert verified is not None and verified.email_verified
+    assert (await store.get_user(user.id)) == verified
+    token = RefreshToken("lookup", str(uuid.uuid4()), user.id, NOW, NOW + timedelta(days=1))
+    await store.add_refresh_token(token)
+    assert await store.find_refresh_token("lookup") == token
+    assert await store.find_refresh_token("missing") is None

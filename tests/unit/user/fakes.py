@@ -1,9 +1,11 @@
-"""In-memory stand-ins for the user service's store, hasher and signer."""
+"""In-memory stand-ins for the user service's store, hasher, signer, revocations and screen."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+import base64
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,11 +24,14 @@ class FakeUserStore(UserStore):
         self.events: list[UserEvent] = []
         self._lock = asyncio.Lock()
 
-    async def add_user(self, user: User) -> None:
+    async def add_user(self, user: User, registered: UserRegistered) -> None:
         if await self.find_by_email(user.email) is not None:
             raise EmailTakenError(user.email)
         self.users[user.id] = user
-        self.events.append(UserRegistered(user))
+        self.events.append(registered)
+
+    async def add_event(self, event: UserEvent) -> None:
+        self.events.append(event)
 
     async def get_user(self, user_id: str) -> User | None:
         return self.users.get(user_id)
@@ -39,6 +44,8 @@ class FakeUserStore(UserStore):
         if user is None:
             return None
         updated = change(user)
+        if updated == user:
+            return user
         other = await self.find_by_email(updated.email)
         if other is not None and other.id != user_id:
             raise EmailTakenError(updated.email)
@@ -80,13 +87,21 @@ class FakeUserStore(UserStore):
             state = state_of(token, now)
             if state is TokenState.REPLAYED:
                 self._revoke(token.family_id, now)
-                return Rotation(state=state)
+                return Rotation(state=state, family_id=token.family_id)
             if state is TokenState.EXPIRED:
-                return Rotation(state=state)
+                return Rotation(state=state, family_id=token.family_id)
             self.tokens[token_hash] = replace(token, used_at=now)
             new_token = successor(token)
             self.tokens[new_token.token_hash] = new_token
-            return Rotation(state=state, user=self.users[token.user_id], successor=new_token)
+            return Rotation(
+                state=state,
+                user=self.users[token.user_id],
+                successor=new_token,
+                family_id=token.family_id,
+            )
+
+    async def find_refresh_token(self, token_hash: str) -> RefreshToken | None:
+        return self.tokens.get(token_hash)
 
     async def revoke_family(self, token_hash: str, now: datetime) -> bool:
         token = self.tokens.get(token_hash)
@@ -136,14 +151,50 @@ class PlainHasher:
 
 
 class RecordingSigner:
-    """Returns the claims as the "token" so tests can read them back."""
+    """Tokens are unsigned JWT-shaped strings ("h.<claims>.s") so tests can read them back."""
 
     def __init__(self) -> None:
         self.signed: list[dict[str, Any]] = []
 
     def sign(self, claims: Mapping[str, Any], now: datetime) -> str:
         self.signed.append(dict(claims))
-        return f"token-{len(self.signed)}"
+        payload = base64.urlsafe_b64encode(json.dumps(dict(claims)).encode()).decode()
+        return f"h.{payload.rstrip('=')}.s{len(self.signed)}"
+
+    def verify(self, token: str, audience: str, issuer: str, now: datetime) -> Mapping[str, Any]:
+        claims = next((c for c in self.signed if self.sign_of(c) == token), None)
+        if claims is None:
+            raise ValueError("not a token of ours")
+        if claims.get("aud") != audience or claims.get("iss") != issuer:
+            raise ValueError("wrong audience or issuer")
+        if claims["exp"] <= now.timestamp():
+            raise ValueError("expired")
+        return claims
+
+    def sign_of(self, claims: Mapping[str, Any]) -> str:
+        index = self.signed.index(dict(claims)) + 1
+        payload = base64.urlsafe_b64encode(json.dumps(dict(claims)).encode()).decode()
+        return f"h.{payload.rstrip('=')}.s{index}"
+
+
+class RecordingRevocations:
+    def __init__(self) -> None:
+        self.revoked: dict[str, timedelta] = {}
+
+    async def revoke(self, session_id: str, ttl: timedelta) -> None:
+        self.revoked[session_id] = ttl
+
+
+class ListScreen:
+    """Refuses the passwords it lists, like the real screen refuses its package's list."""
+
+    def __init__(self, *weak: str) -> None:
+        self._weak = {password.lower() for password in weak}
+
+    async def weakness(self, password: str, user_inputs: Sequence[str]) -> str | None:
+        if password.lower() in self._weak:
+            return "is a common or easily guessed password (this is a very common password)"
+        return None
 
 
 class Clock:

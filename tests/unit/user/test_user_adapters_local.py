@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jwt
+import pytest
 
 from services.user import keygen
 from services.user.adapters.hashing import Argon2Hasher
+from services.user.adapters.password_screen import ZxcvbnScreen
 from services.user.adapters.signing_keys import FileKeyStore
 from services.user.domain.keys import kid_created_at
 
@@ -84,3 +86,32 @@ def test_keygen_writes_a_key_file_named_by_its_kid(tmp_path: Path) -> None:
     assert keygen.main([str(tmp_path)]) == 0
     [key_file] = list(tmp_path.glob("*.pem"))
     assert kid_created_at(key_file.stem) is not None
+
+
+@pytest.mark.parametrize(
+    "password", ["Password123", "Password1!", "Summer2024!", "Qwerty123!", "iloveyou2!"]
+)
+async def test_common_and_breached_pattern_passwords_are_refused_with_the_reason(
+    password: str,
+) -> None:
+    weakness = await ZxcvbnScreen().weakness(password, ("ann@example.com", "Ann"))
+    assert weakness is not None and "common" in weakness
+
+
+async def test_a_password_made_of_the_users_own_details_is_refused() -> None:
+    weakness = await ZxcvbnScreen().weakness("annsmith2026", ("annsmith", "Ann"))
+    assert weakness is not None
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "correct horse 42",
+        "a long passphrase 9",
+        "Pw-q8Zr3LwT0xYk2-9",
+        "lantern orbit velvet cactus 7 marble fjord quilt zephyr harbor ginger nimbus tundra 42 "
+        "saffron walnut",
+    ],
+)
+async def test_uncommon_passwords_pass_the_screen(password: str) -> None:
+    assert await ZxcvbnScreen().weakness(password, ("ann@example.com", "Ann")) is None

@@ -31,49 +31,53 @@ from shop.payment.v1 import payment_pb2 as shop_dot_payment_dot_v1_dot_payment__
 from shop.review.v1 import review_pb2 as shop_dot_review_dot_v1_dot_review__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bshop/events/v1/events.proto\x12\x0eshop.events.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dshop/catalog/v1/catalog.proto\x1a\x1bshop/common/v1/common.proto\x1a\x19shop/order/v1/order.proto\x1a\x1dshop/payment/v1/payment.proto\x1a\x1bshop/review/v1/review.proto\"\xc3\x0c\n\x05\x45vent\x12\x19\n\x08\x65vent_id\x18\x01 \x01(\tR\x07\x65ventId\x12\x1d\n\nevent_type\x18\x02 \x01(\tR\teventType\x12;\n\x0boccurred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\noccurredAt\x12%\n\x0e\x61ggregate_type\x18\x04 \x01(\tR\raggregateType\x12!\n\x0c\x61ggregate_id\x18\x05 \x01(\tR\x0b\x61ggregateId\x12+\n\x11\x61ggregate_version\x18\x06 \x01(\x03R\x10\x61ggregateVersion\x12!\n\x0ctrace_parent\x18\x07 \x01(\tR\x0btraceParent\x12\x1f\n\x0btrace_state\x18\x08 \x01(\tR\ntraceState\x12\x1a\n\x08producer\x18\t \x01(\tR\x08producer\x12I\n\x0fuser_registered\x18\x14 \x01(\x0b\x32\x1e.shop.events.v1.UserRegisteredH\x00R\x0euserRegistered\x12@\n\x0cuser_updated\x18\x15 \x01(\x0b\x32\x1b.shop.events.v1.UserUpdatedH\x00R\x0buserUpdated\x12I\n\x0fproduct_created\x18\x1e \x01(\x0b\x32\x1e.shop.events.v1.ProductCreatedH\x00R\x0eproductCreated\x12I\n\x0fproduct_updated\x18\x1f \x01(\x0b\x32\x1e.shop.events.v1.ProductUpdatedH\x00R\x0eproductUpdated\x12I\n\x0fproduct_deleted\x18  \x01(\x0b\x32\x1e.shop.events.v1.ProductDeletedH\x00R\x0eproductDeleted\x12\x43\n\rstock_changed\x18! \x01(\x0b\x32\x1c.shop.events.v1.StockChangedH\x00R\x0cstockChanged\x12G\n\x0f\x63\x61rt_item_added\x18( \x01(\x0b\x32\x1d.shop.events.v1.CartItemAddedH\x00R\rcartItemAdded\x12M\n\x11\x63\x61rt_item_removed\x18) \x01(\x0b\x32\x1f.shop.events.v1.CartItemRemovedH\x00R\x0f\x63\x61rtItemRemoved\x12@\n\x0corder_placed\x18\x32 \x01(\x0b\x32\x1b.shop.events.v1.OrderPlacedH\x00R\x0borderPlaced\x12:\n\norder_paid\x18\x33 \x01(\x0b\x32\x19.shop.events.v1.OrderPaidH\x00R\torderPaid\x12V\n\x14order_payment_failed\x18\x34 \x01(\x0b\x32\".shop.events.v1.OrderPaymentFailedH\x00R\x12orderPaymentFailed\x12I\n\x0forder_cancelled\x18\x35 \x01(\x0b\x32\x1e.shop.events.v1.OrderCancelledH\x00R\x0eorderCancelled\x12O\n\x11payment_succeeded\x18< \x01(\x0b\x32 .shop.events.v1.PaymentSucceededH\x00R\x10paymentSucceeded\x12\x46\n\x0epayment_failed\x18= \x01(\x0b\x32\x1d.shop.events.v1.PaymentFailedH\x00R\rpaymentFailed\x12L\n\x10payment_refunded\x18> \x01(\x0b\x32\x1f.shop.events.v1.PaymentRefundedH\x00R\x0fpaymentRefunded\x12\x46\n\x0ereview_created\x18\x46 \x01(\x0b\x32\x1d.shop.events.v1.ReviewCreatedH\x00R\rreviewCreated\x12\x46\n\x0ereview_deleted\x18G \x01(\x0b\x32\x1d.shop.events.v1.ReviewDeletedH\x00R\rreviewDeletedB\t\n\x07payload\"x\n\x0eUserRegistered\x12\x17\n\x07user_id\x18\x01 \x01(\tR\x06userId\x12\x14\n\x05\x65mail\x18\x02 \x01(\tR\x05\x65mail\x12!\n\x0c\x64isplay_name\x18\x03 \x01(\tR\x0b\x64isplayName\x12\x14\n\x05roles\x18\x04 \x03(\tR\x05roles\"u\n\x0bUserUpdated\x12\x17\n\x07user_id\x18\x01 \x01(\tR\x06userId\x12\x14\n\x05\x65mail\x18\x02 \x01(\tR\x05\x65mail\x12!\n\x0c\x64isplay_name\x18\x03 \x01(\tR\x0b\x64isplayName\x12\x14\n\x05roles\x18\x04 \x03(\tR\x05roles\"D\n\x0eProductCreated\x12\x32\n\x07product\x18\x01 \x01(\x0b\x32\x18.shop.catalog.v1.ProductR\x07product\"\x81\x01\n\x0eProductUpdated\x12\x32\n\x07product\x18\x01 \x01(\x0b\x32\x18.shop.catalog.v1.ProductR\x07product\x12;\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskR\nupdateMask\"I\n\x0eProductDeleted\x12\x1d\n\nproduct_id\x18\x01 \x01(\tR\tproductId\x12\x18\n\x07version\x18\x02 \x01(\x03R\x07version\"\xd1\x01\n\x0cStockChanged\x12\x1d\n\nproduct_id\x18\x01 \x01(\tR\tproductId\x12\x1c\n\tinventory\x18\x02 \x01(\x05R\tinventory\x12\x14\n\x05\x64\x65lta\x18\x03 \x01(\x05R\x05\x64\x65lta\x12\x19\n\x08order_id\x18\x04 \x01(\tR\x07orderId\x12\x18\n\x07version\x18\x05 \x01(\x03R\x07version\x12\x39\n\x06reason\x18\x06 \x01(\x0e\x32!.shop.events.v1.StockChangeReasonR\x06reason\"\x99\x01\n\rCartItemAdded\x12\x17\n\x07user_id\x18\x01 \x01(\tR\x06userId\x12\x1d\n\nproduct_id\x18\x02 \x01(\tR\tproductId\x12\x1a\n\x08quantity\x18\x03 \x01(\x05R\x08quantity\x12\x34\n\nunit_price\x18\x04 \x01(\x0b\x32\x15.shop.common.v1.MoneyR\tunitPrice\"\x9b\x01\n\x0f\x43\x61rtItemRemoved\x12\x17\n\x07user_id\x18\x01 \x01(\tR\x06userId\x12\x1d\n\nproduct_id\x18\x02 \x01(\tR\tproductId\x12\x1a\n\x08quantity\x18\x03 \x01(\x05R\x08quantity\x12\x34\n\nunit_price\x18\x04 \x01(\x0b\x32\x15.shop.common.v1.MoneyR\tunitPrice\"9\n\x0bOrderPlaced\x12*\n\x05order\x18\x01 \x01(\x0b\x32\x14.shop.order.v1.OrderR\x05order\"7\n\tOrderPaid\x12*\n\x05order\x18\x01 \x01(\x0b\x32\x14.shop.order.v1.OrderR\x05order\"@\n\x12OrderPaymentFailed\x12*\n\x05order\x18\x01 \x01(\x0b\x32\x14.shop.order.v1.OrderR\x05order\"p\n\x0eOrderCancelled\x12*\n\x05order\x18\x01 \x01(\x0b\x32\x14.shop.order.v1.OrderR\x05order\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason\x12\x1a\n\x08refunded\x18\x03 \x01(\x08R\x08refunded\"F\n\x10PaymentSucceeded\x12\x32\n\x07payment\x18\x01 \x01(\x0b\x32\x18.shop.payment.v1.PaymentR\x07payment\"C\n\rPaymentFailed\x12\x32\n\x07payment\x18\x01 \x01(\x0b\x32\x18.shop.payment.v1.PaymentR\x07payment\"}\n\x0fPaymentRefunded\x12\x32\n\x07payment\x18\x01 \x01(\x0b\x32\x18.shop.payment.v1.PaymentR\x07payment\x12\x36\n\x06refund\x18\x02 \x01(\x0b\x32\x1e.shop.payment.v1.PaymentRefundR\x06refund\"\x85\x01\n\rReviewCreated\x12.\n\x06review\x18\x01 \x01(\x0b\x32\x16.shop.review.v1.ReviewR\x06review\x12\x44\n\x0erating_summary\x18\x02 \x01(\x0b\x32\x1d.shop.review.v1.RatingSummaryR\rratingSummary\"\x85\x01\n\rReviewDeleted\x12.\n\x06review\x18\x01 \x01(\x0b\x32\x16.shop.review.v1.ReviewR\x06review\x12\x44\n\x0erating_summary\x18\x02 \x01(\x0b\x32\x1d.shop.review.v1.RatingSummaryR\rratingSummary*\x9e\x01\n\x11StockChangeReason\x12#\n\x1fSTOCK_CHANGE_REASON_UNSPECIFIED\x10\x00\x12 \n\x1cSTOCK_CHANGE_REASON_RESERVED\x10\x01\x12 \n\x1cSTOCK_CHANGE_REASON_RELEASED\x10\x02\x12 \n\x1cSTOCK_CHANGE_REASON_ADJUSTED\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bshop/events/v1/events.proto\x12\x0eshop.events.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dshop/catalog/v1/catalog.proto\x1a\x1bshop/common/v1/common.proto\x1a\x19shop/order/v1/order.proto\x1a\x1dshop/payment/v1/payment.proto\x1a\x1bshop/review/v1/review.proto\"\x91\x0e\n\x05\x45vent\x12\x19\n\x08\x65vent_id\x18\x01 \x01(\tR\x07\x65ventId\x12\x1d\n\nevent_type\x18\x02 \x01(\tR\teventType\x12;\n\x0boccurred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\noccurredAt\x12%\n\x0e\x61ggregate_type\x18\x04 \x01(\tR\raggregateType\x12!\n\x0c\x61ggregate_id\x18\x05 \x01(\tR\x0b\x61ggregateId\x12+\n\x11\x61ggregate_version\x18\x06 \x01(\x03R\x10\x61ggregateVersion\x12!\n\x0ctrace_parent\x18\x07 \x01(\tR\x0btraceParent\x12\x1f\n\x0btrace_state\x18\x08 \x01(\tR\ntraceState\x12\x1a\n\x08producer\x18\t \x01(\tR\x08producer\x12I\n\x0fuser_registered\x18\x14 \x01(\x0b\x32\x1e.shop.events.v1.UserRegisteredH\x00R\x0euserRegistered\x12@\n\x0cuser_updated\x18\x15 \x01(\x0b\x32\x1b.shop.events.v1.UserUpdatedH\x00R\x0buserUpdated\x12g\n\x1bsign_up_with_existing_email\x18\x16 \x01(\x0b\x32\'.shop.events.v1.SignUpWithExistingEmailH\x00R\x17signUpWithExistingEmail\x12\x63\n\x19sign_in_failures_detected\x18\x17 \x01(\x0b\x32&.shop.events.v1.SignInFailuresDetectedH\x00R\x16signInFailuresDetected\x12I\n\x0fproduct_created\x18\x1e \x01(\x0b\x32\x1e.shop.events.v1.ProductCreatedH\x00R\x0eproductCreated\x12I\n\x0fproduct_updated\x18\x1f \x01(\x0b\x32\x1e.shop.events.v1.ProductUpdatedH\x00R\x0eproductUpdated\x12I\n\x0fproduct_deleted\x18  \x01(\x0b\x32\x1e.shop.events.v1.ProductDeletedH\x00R\x0eproductDeleted\x12\x43\n\rstock_changed\x18! \x01(\x0b\x32\x1c.shop.events.v1.StockChangedH\x00R\x0cstockChanged\x12G\n\x0f\x63\x61rt_item_added\x18( \x01(\x0b\x32\x1d.shop.events.v1.CartItemAddedH\x00R\rcartItemAdded\x12M\n\x11\x63\x61rt_item_removed\x18) \x01(\x0b\x32\x1f.shop.events.v1.CartItemRemovedH\x00R\x0f\x63\x61rtItemRemoved\x12@\n\x0corder_placed\x18\x32 \x01(\x0b\x32\x1b.shop.events.v1.OrderPlacedH\x00R\x0borderPlaced\x12:\n\norder_paid\x18\x33 \x01(\x0b\x32\x19.shop.events.v1.OrderPaidH\x00R\torderPaid\x12V\n\x14order_payment_failed\x18\x34 \x01(\x0b\x32\".shop.events.v1.OrderPaymentFailedH\x00R\x12orderPaymentFailed\x12I\n\x0forder_cancelled\x18\x35 \x01(\x0b\x32\x1e.shop.events.v1.OrderCancelledH\x00R\x0eorderCancelled\x12O\n\x11payment_succeeded\x18< \x01(\x0b\x32 .shop.events.v1.PaymentSucceededH\x00R\x10paymentSucceeded\x12\x46\n\x0epayment_failed\x18= \x01(\x0b\x32\x1d.shop.events.v1.PaymentFailedH\x00R\rpaymentFailed\x12L\n\x10payment_refunded\x18> \x01(\x0b\x32\x1f.shop.events.v1.PaymentRefundedH\x00R\x0fpaymentRefunded\x12\x46\n\x0ereview_created\x18\x46 \x01(\x0b\x32\x1d.shop.events.v1.ReviewCreatedH\x00R\rreviewCreated\x12\x46\n\x0ereview_deleted\x18G \x01(\x0b\x32\x1d.shop.events.v1.ReviewDeletedH\x00R\rreviewDeletedB\t\n\x07payload\"\xa3\x01\n\x0eUserRegistered\x12\x17\n\x07user_id\x18\x01 \x01(\tR\x06userId\x12\x14\n\x05\x65mail\x18\x02 \x01(\tR\x05\x65mail\x12!\n\x0c\x64isplay_name\x18\x03 \x01(\tR\x0b\x64isplayName\x12\x14\n\x05roles\x18\x04 \x03(\tR\x05roles\x12)\n\x10verification_url\x18\x05 \x01(\tR\x0fverificationUrl\"H\n\x17SignUpWithExistingEmail\x12\x17\n\x07user_id\x18\x01 \x01(\tR\x06userId\x12\x14\n\x05\x65mail\x18\x02 \x01(\tR\x05\x65mail\"\x93\x01\n\x16SignInFailuresDetected\x12\x17\n\x07user_id\x18\x01 \x01(\tR\x06userId\x12\x14\n\x05\x65mail\x18\x02 \x01(\tR\x05\x65mail\x12#\n\rfailure_count\x18\x03 \x01(\x05R\x0c\x66\x61ilureCount\x12%\n\x0ewindow_seconds\x18\x04 \x01(\x05R\rwindowSeconds\"u\n\x0bUserUpdated\x12\x17\n\x07user_id\x18\x01 \x01(\tR\x06userId\x12\x14\n\x05\x65mail\x18\x02 \x01(\tR\x05\x65mail\x12!\n\x0c\x64isplay_name\x18\x03 \x01(\tR\x0b\x64isplayName\x12\x14\n\x05roles\x18\x04 \x03(\tR\x05roles\"D\n\x0eProductCreated\x12\x32\n\x07product\x18\x01 \x01(\x0b\x32\x18.shop.catalog.v1.ProductR\x07product\"\x81\x01\n\x0eProductUpdated\x12\x32\n\x07product\x18\x01 \x01(\x0b\x32\x18.shop.catalog.v1.ProductR\x07product\x12;\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskR\nupdateMask\"I\n\x0eProductDeleted\x12\x1d\n\nproduct_id\x18\x01 \x01(\tR\tproductId\x12\x18\n\x07version\x18\x02 \x01(\x03R\x07version\"\xd1\x01\n\x0cStockChanged\x12\x1d\n\nproduct_id\x18\x01 \x01(\tR\tproductId\x12\x1c\n\tinventory\x18\x02 \x01(\x05R\tinventory\x12\x14\n\x05\x64\x65lta\x18\x03 \x01(\x05R\x05\x64\x65lta\x12\x19\n\x08order_id\x18\x04 \x01(\tR\x07orderId\x12\x18\n\x07version\x18\x05 \x01(\x03R\x07version\x12\x39\n\x06reason\x18\x06 \x01(\x0e\x32!.shop.events.v1.StockChangeReasonR\x06reason\"\x99\x01\n\rCartItemAdded\x12\x17\n\x07user_id\x18\x01 \x01(\tR\x06userId\x12\x1d\n\nproduct_id\x18\x02 \x01(\tR\tproductId\x12\x1a\n\x08quantity\x18\x03 \x01(\x05R\x08quantity\x12\x34\n\nunit_price\x18\x04 \x01(\x0b\x32\x15.shop.common.v1.MoneyR\tunitPrice\"\x9b\x01\n\x0f\x43\x61rtItemRemoved\x12\x17\n\x07user_id\x18\x01 \x01(\tR\x06userId\x12\x1d\n\nproduct_id\x18\x02 \x01(\tR\tproductId\x12\x1a\n\x08quantity\x18\x03 \x01(\x05R\x08quantity\x12\x34\n\nunit_price\x18\x04 \x01(\x0b\x32\x15.shop.common.v1.MoneyR\tunitPrice\"9\n\x0bOrderPlaced\x12*\n\x05order\x18\x01 \x01(\x0b\x32\x14.shop.order.v1.OrderR\x05order\"7\n\tOrderPaid\x12*\n\x05order\x18\x01 \x01(\x0b\x32\x14.shop.order.v1.OrderR\x05order\"@\n\x12OrderPaymentFailed\x12*\n\x05order\x18\x01 \x01(\x0b\x32\x14.shop.order.v1.OrderR\x05order\"p\n\x0eOrderCancelled\x12*\n\x05order\x18\x01 \x01(\x0b\x32\x14.shop.order.v1.OrderR\x05order\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason\x12\x1a\n\x08refunded\x18\x03 \x01(\x08R\x08refunded\"F\n\x10PaymentSucceeded\x12\x32\n\x07payment\x18\x01 \x01(\x0b\x32\x18.shop.payment.v1.PaymentR\x07payment\"C\n\rPaymentFailed\x12\x32\n\x07payment\x18\x01 \x01(\x0b\x32\x18.shop.payment.v1.PaymentR\x07payment\"}\n\x0fPaymentRefunded\x12\x32\n\x07payment\x18\x01 \x01(\x0b\x32\x18.shop.payment.v1.PaymentR\x07payment\x12\x36\n\x06refund\x18\x02 \x01(\x0b\x32\x1e.shop.payment.v1.PaymentRefundR\x06refund\"\x85\x01\n\rReviewCreated\x12.\n\x06review\x18\x01 \x01(\x0b\x32\x16.shop.review.v1.ReviewR\x06review\x12\x44\n\x0erating_summary\x18\x02 \x01(\x0b\x32\x1d.shop.review.v1.RatingSummaryR\rratingSummary\"\x85\x01\n\rReviewDeleted\x12.\n\x06review\x18\x01 \x01(\x0b\x32\x16.shop.review.v1.ReviewR\x06review\x12\x44\n\x0erating_summary\x18\x02 \x01(\x0b\x32\x1d.shop.review.v1.RatingSummaryR\rratingSummary*\x9e\x01\n\x11StockChangeReason\x12#\n\x1fSTOCK_CHANGE_REASON_UNSPECIFIED\x10\x00\x12 \n\x1cSTOCK_CHANGE_REASON_RESERVED\x10\x01\x12 \n\x1cSTOCK_CHANGE_REASON_RELEASED\x10\x02\x12 \n\x1cSTOCK_CHANGE_REASON_ADJUSTED\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'shop.events.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_STOCKCHANGEREASON']._serialized_start=3748
-  _globals['_STOCKCHANGEREASON']._serialized_end=3906
+  _globals['_STOCKCHANGEREASON']._serialized_start=4222
+  _globals['_STOCKCHANGEREASON']._serialized_end=4380
   _globals['_EVENT']._serialized_start=262
-  _globals['_EVENT']._serialized_end=1865
-  _globals['_USERREGISTERED']._serialized_start=1867
-  _globals['_USERREGISTERED']._serialized_end=1987
-  _globals['_USERUPDATED']._serialized_start=1989
-  _globals['_USERUPDATED']._serialized_end=2106
-  _globals['_PRODUCTCREATED']._serialized_start=2108
-  _globals['_PRODUCTCREATED']._serialized_end=2176
-  _globals['_PRODUCTUPDATED']._serialized_start=2179
-  _globals['_PRODUCTUPDATED']._serialized_end=2308
-  _globals['_PRODUCTDELETED']._serialized_start=2310
-  _globals['_PRODUCTDELETED']._serialized_end=2383
-  _globals['_STOCKCHANGED']._serialized_start=2386
-  _globals['_STOCKCHANGED']._serialized_end=2595
-  _globals['_CARTITEMADDED']._serialized_start=2598
-  _globals['_CARTITEMADDED']._serialized_end=2751
-  _globals['_CARTITEMREMOVED']._serialized_start=2754
-  _globals['_CARTITEMREMOVED']._serialized_end=2909
-  _globals['_ORDERPLACED']._serialized_start=2911
-  _globals['_ORDERPLACED']._serialized_end=2968
-  _globals['_ORDERPAID']._serialized_start=2970
-  _globals['_ORDERPAID']._serialized_end=3025
-  _globals['_ORDERPAYMENTFAILED']._serialized_start=3027
-  _globals['_ORDERPAYMENTFAILED']._serialized_end=3091
-  _globals['_ORDERCANCELLED']._serialized_start=3093
-  _globals['_ORDERCANCELLED']._serialized_end=3205
-  _globals['_PAYMENTSUCCEEDED']._serialized_start=3207
-  _globals['_PAYMENTSUCCEEDED']._serialized_end=3277
-  _globals['_PAYMENTFAILED']._serialized_start=3279
-  _globals['_PAYMENTFAILED']._serialized_end=3346
-  _globals['_PAYMENTREFUNDED']._serialized_start=3348
-  _globals['_PAYMENTREFUNDED']._serialized_end=3473
-  _globals['_REVIEWCREATED']._serialized_start=3476
-  _globals['_REVIEWCREATED']._serialized_end=3609
-  _globals['_REVIEWDELETED']._serialized_start=3612
-  _globals['_REVIEWDELETED']._serialized_end=3745
+  _globals['_EVENT']._serialized_end=2071
+  _globals['_USERREGISTERED']._serialized_start=2074
+  _globals['_USERREGISTERED']._serialized_end=2237
+  _globals['_SIGNUPWITHEXISTINGEMAIL']._serialized_start=2239
+  _globals['_SIGNUPWITHEXISTINGEMAIL']._serialized_end=2311
+  _globals['_SIGNINFAILURESDETECTED']._serialized_start=2314
+  _globals['_SIGNINFAILURESDETECTED']._serialized_end=2461
+  _globals['_USERUPDATED']._serialized_start=2463
+  _globals['_USERUPDATED']._serialized_end=2580
+  _globals['_PRODUCTCREATED']._serialized_start=2582
+  _globals['_PRODUCTCREATED']._serialized_end=2650
+  _globals['_PRODUCTUPDATED']._serialized_start=2653
+  _globals['_PRODUCTUPDATED']._serialized_end=2782
+  _globals['_PRODUCTDELETED']._serialized_start=2784
+  _globals['_PRODUCTDELETED']._serialized_end=2857
+  _globals['_STOCKCHANGED']._serialized_start=2860
+  _globals['_STOCKCHANGED']._serialized_end=3069
+  _globals['_CARTITEMADDED']._serialized_start=3072
+  _globals['_CARTITEMADDED']._serialized_end=3225
+  _globals['_CARTITEMREMOVED']._serialized_start=3228
+  _globals['_CARTITEMREMOVED']._serialized_end=3383
+  _globals['_ORDERPLACED']._serialized_start=3385
+  _globals['_ORDERPLACED']._serialized_end=3442
+  _globals['_ORDERPAID']._serialized_start=3444
+  _globals['_ORDERPAID']._serialized_end=3499
+  _globals['_ORDERPAYMENTFAILED']._serialized_start=3501
+  _globals['_ORDERPAYMENTFAILED']._serialized_end=3565
+  _globals['_ORDERCANCELLED']._serialized_start=3567
+  _globals['_ORDERCANCELLED']._serialized_end=3679
+  _globals['_PAYMENTSUCCEEDED']._serialized_start=3681
+  _globals['_PAYMENTSUCCEEDED']._serialized_end=3751
+  _globals['_PAYMENTFAILED']._serialized_start=3753
+  _globals['_PAYMENTFAILED']._serialized_end=3820
+  _globals['_PAYMENTREFUNDED']._serialized_start=3822
+  _globals['_PAYMENTREFUNDED']._serialized_end=3947
+  _globals['_REVIEWCREATED']._serialized_start=3950
+  _globals['_REVIEWCREATED']._serialized_end=4083
+  _globals['_REVIEWDELETED']._serialized_start=4086
+  _globals['_REVIEWDELETED']._serialized_end=4219
 # @@protoc_insertion_point(module_scope)

@@ -77,6 +77,8 @@ class Event(_message.Message):
     PRODUCER_FIELD_NUMBER: _builtins.int
     USER_REGISTERED_FIELD_NUMBER: _builtins.int
     USER_UPDATED_FIELD_NUMBER: _builtins.int
+    SIGN_UP_WITH_EXISTING_EMAIL_FIELD_NUMBER: _builtins.int
+    SIGN_IN_FAILURES_DETECTED_FIELD_NUMBER: _builtins.int
     PRODUCT_CREATED_FIELD_NUMBER: _builtins.int
     PRODUCT_UPDATED_FIELD_NUMBER: _builtins.int
     PRODUCT_DELETED_FIELD_NUMBER: _builtins.int
@@ -123,6 +125,14 @@ class Event(_message.Message):
     @_builtins.property
     def user_updated(self) -> Global___UserUpdated:
         """An account changed."""
+
+    @_builtins.property
+    def sign_up_with_existing_email(self) -> Global___SignUpWithExistingEmail:
+        """Someone tried to sign up with the email address of an existing account."""
+
+    @_builtins.property
+    def sign_in_failures_detected(self) -> Global___SignInFailuresDetected:
+        """Sign-in attempts on an account failed repeatedly."""
 
     @_builtins.property
     def product_created(self) -> Global___ProductCreated:
@@ -198,6 +208,8 @@ class Event(_message.Message):
         producer: _builtins.str = ...,
         user_registered: Global___UserRegistered | None = ...,
         user_updated: Global___UserUpdated | None = ...,
+        sign_up_with_existing_email: Global___SignUpWithExistingEmail | None = ...,
+        sign_in_failures_detected: Global___SignInFailuresDetected | None = ...,
         product_created: Global___ProductCreated | None = ...,
         product_updated: Global___ProductUpdated | None = ...,
         product_deleted: Global___ProductDeleted | None = ...,
@@ -214,11 +226,11 @@ class Event(_message.Message):
         review_created: Global___ReviewCreated | None = ...,
         review_deleted: Global___ReviewDeleted | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["cart_item_added", b"cart_item_added", "cart_item_removed", b"cart_item_removed", "occurred_at", b"occurred_at", "order_cancelled", b"order_cancelled", "order_paid", b"order_paid", "order_payment_failed", b"order_payment_failed", "order_placed", b"order_placed", "payload", b"payload", "payment_failed", b"payment_failed", "payment_refunded", b"payment_refunded", "payment_succeeded", b"payment_succeeded", "product_created", b"product_created", "product_deleted", b"product_deleted", "product_updated", b"product_updated", "review_created", b"review_created", "review_deleted", b"review_deleted", "stock_changed", b"stock_changed", "user_registered", b"user_registered", "user_updated", b"user_updated"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cart_item_added", b"cart_item_added", "cart_item_removed", b"cart_item_removed", "occurred_at", b"occurred_at", "order_cancelled", b"order_cancelled", "order_paid", b"order_paid", "order_payment_failed", b"order_payment_failed", "order_placed", b"order_placed", "payload", b"payload", "payment_failed", b"payment_failed", "payment_refunded", b"payment_refunded", "payment_succeeded", b"payment_succeeded", "product_created", b"product_created", "product_deleted", b"product_deleted", "product_updated", b"product_updated", "review_created", b"review_created", "review_deleted", b"review_deleted", "sign_in_failures_detected", b"sign_in_failures_detected", "sign_up_with_existing_email", b"sign_up_with_existing_email", "stock_changed", b"stock_changed", "user_registered", b"user_registered", "user_updated", b"user_updated"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["aggregate_id", b"aggregate_id", "aggregate_type", b"aggregate_type", "aggregate_version", b"aggregate_version", "cart_item_added", b"cart_item_added", "cart_item_removed", b"cart_item_removed", "event_id", b"event_id", "event_type", b"event_type", "occurred_at", b"occurred_at", "order_cancelled", b"order_cancelled", "order_paid", b"order_paid", "order_payment_failed", b"order_payment_failed", "order_placed", b"order_placed", "payload", b"payload", "payment_failed", b"payment_failed", "payment_refunded", b"payment_refunded", "payment_succeeded", b"payment_succeeded", "producer", b"producer", "product_created", b"product_created", "product_deleted", b"product_deleted", "product_updated", b"product_updated", "review_created", b"review_created", "review_deleted", b"review_deleted", "stock_changed", b"stock_changed", "trace_parent", b"trace_parent", "trace_state", b"trace_state", "user_registered", b"user_registered", "user_updated", b"user_updated"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["aggregate_id", b"aggregate_id", "aggregate_type", b"aggregate_type", "aggregate_version", b"aggregate_version", "cart_item_added", b"cart_item_added", "cart_item_removed", b"cart_item_removed", "event_id", b"event_id", "event_type", b"event_type", "occurred_at", b"occurred_at", "order_cancelled", b"order_cancelled", "order_paid", b"order_paid", "order_payment_failed", b"order_payment_failed", "order_placed", b"order_placed", "payload", b"payload", "payment_failed", b"payment_failed", "payment_refunded", b"payment_refunded", "payment_succeeded", b"payment_succeeded", "producer", b"producer", "product_created", b"product_created", "product_deleted", b"product_deleted", "product_updated", b"product_updated", "review_created", b"review_created", "review_deleted", b"review_deleted", "sign_in_failures_detected", b"sign_in_failures_detected", "sign_up_with_existing_email", b"sign_up_with_existing_email", "stock_changed", b"stock_changed", "trace_parent", b"trace_parent", "trace_state", b"trace_state", "user_registered", b"user_registered", "user_updated", b"user_updated"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["user_registered", "user_updated", "product_created", "product_updated", "product_deleted", "stock_changed", "cart_item_added", "cart_item_removed", "order_placed", "order_paid", "order_payment_failed", "order_cancelled", "payment_succeeded", "payment_failed", "payment_refunded", "review_created", "review_deleted"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["user_registered", "user_updated", "sign_up_with_existing_email", "sign_in_failures_detected", "product_created", "product_updated", "product_deleted", "stock_changed", "cart_item_added", "cart_item_removed", "order_placed", "order_paid", "order_payment_failed", "order_cancelled", "payment_succeeded", "payment_failed", "payment_refunded", "review_created", "review_deleted"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 
@@ -234,12 +246,17 @@ class UserRegistered(_message.Message):
     EMAIL_FIELD_NUMBER: _builtins.int
     DISPLAY_NAME_FIELD_NUMBER: _builtins.int
     ROLES_FIELD_NUMBER: _builtins.int
+    VERIFICATION_URL_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
     """Id of the new user."""
     email: _builtins.str
     """Email address of the user."""
     display_name: _builtins.str
     """Display name of the user."""
+    verification_url: _builtins.str
+    """The signed link that verifies the email address; only the notification service mails
+    it. Empty for accounts created by the platform itself (the configured admin).
+    """
     @_builtins.property
     def roles(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Roles of the user."""
@@ -251,14 +268,77 @@ class UserRegistered(_message.Message):
         email: _builtins.str = ...,
         display_name: _builtins.str = ...,
         roles: _abc.Iterable[_builtins.str] | None = ...,
+        verification_url: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["display_name", b"display_name", "email", b"email", "roles", b"roles", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["display_name", b"display_name", "email", b"email", "roles", b"roles", "user_id", b"user_id", "verification_url", b"verification_url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___UserRegistered: _TypeAlias = UserRegistered  # noqa: Y015
+
+@_typing.final
+class SignUpWithExistingEmail(_message.Message):
+    """Someone tried to sign up with the email address of an existing account. The sign-up was
+    answered as if it had succeeded; the account's owner is told by email.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    EMAIL_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.str
+    """Id of the existing account."""
+    email: _builtins.str
+    """Email address of the existing account."""
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.str = ...,
+        email: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SignUpWithExistingEmail: _TypeAlias = SignUpWithExistingEmail  # noqa: Y015
+
+@_typing.final
+class SignInFailuresDetected(_message.Message):
+    """Sign-in attempts on an account failed repeatedly (once per counting window)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    EMAIL_FIELD_NUMBER: _builtins.int
+    FAILURE_COUNT_FIELD_NUMBER: _builtins.int
+    WINDOW_SECONDS_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.str
+    """Id of the account."""
+    email: _builtins.str
+    """Email address of the account."""
+    failure_count: _builtins.int
+    """Failed attempts counted so far in the window, from every client address."""
+    window_seconds: _builtins.int
+    """Length of the counting window in seconds."""
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.str = ...,
+        email: _builtins.str = ...,
+        failure_count: _builtins.int = ...,
+        window_seconds: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email", "failure_count", b"failure_count", "user_id", b"user_id", "window_seconds", b"window_seconds"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SignInFailuresDetected: _TypeAlias = SignInFailuresDetected  # noqa: Y015
 
 @_typing.final
 class UserUpdated(_message.Message):

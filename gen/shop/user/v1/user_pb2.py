@@ -30,7 +30,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from shop.api.v1 import annotations_pb2 as shop_dot_api_dot_v1_dot_annotations__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17shop/user/v1/user.proto\x12\x0cshop.user.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dshop/api/v1/annotations.proto\"\xde\x02\n\x04User\x12/\n\x02id\x18\x01 \x01(\tB\x1f\xbaH\x1cr\x17\x32\x15^[A-Za-z0-9_-]{1,64}$\xd8\x01\x01R\x02id\x12#\n\x05\x65mail\x18\x02 \x01(\tB\r\xbaH\nr\x05\x18\xfe\x01`\x01\xd8\x01\x01R\x05\x65mail\x12*\n\x0c\x64isplay_name\x18\x03 \x01(\tB\x07\xbaH\x04r\x02\x18\x64R\x0b\x64isplayName\x12Z\n\x05roles\x18\x04 \x03(\tBD\xbaHA\x92\x01>\x10\n\x18\x01\"8r6R\x08\x63ustomerR\x05\x61\x64minR\x10\x63ustomer-serviceR\x11inventory-managerR\x05roles\x12;\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0bupdate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\"\x89\x01\n\x0fRegisterRequest\x12 \n\x05\x65mail\x18\x01 \x01(\tB\n\xbaH\x07r\x05\x18\xfe\x01`\x01R\x05\x65mail\x12&\n\x08password\x18\x02 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80\x01R\x08password\x12,\n\x0c\x64isplay_name\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18\x64R\x0b\x64isplayName\"X\n\x0cLoginRequest\x12 \n\x05\x65mail\x18\x01 \x01(\tB\n\xbaH\x07r\x05\x18\xfe\x01`\x01R\x05\x65mail\x12&\n\x08password\x18\x02 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80\x01R\x08password\"\xbd\x01\n\rLoginResponse\x12!\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\tR\x0b\x61\x63\x63\x65ssToken\x12#\n\rrefresh_token\x18\x02 \x01(\tR\x0crefreshToken\x12\x1d\n\nexpires_in\x18\x03 \x01(\x05R\texpiresIn\x12\x1d\n\ntoken_type\x18\x04 \x01(\tR\ttokenType\x12&\n\x04user\x18\x05 \x01(\x0b\x32\x12.shop.user.v1.UserR\x04user\"F\n\x13RefreshTokenRequest\x12/\n\rrefresh_token\x18\x01 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80\x04R\x0crefreshToken\"\x9c\x01\n\x14RefreshTokenResponse\x12!\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\tR\x0b\x61\x63\x63\x65ssToken\x12#\n\rrefresh_token\x18\x02 \x01(\tR\x0crefreshToken\x12\x1d\n\nexpires_in\x18\x03 \x01(\x05R\texpiresIn\x12\x1d\n\ntoken_type\x18\x04 \x01(\tR\ttokenType\"@\n\rLogoutRequest\x12/\n\rrefresh_token\x18\x01 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80\x04R\x0crefreshToken\">\n\x0eGetUserRequest\x12,\n\x02id\x18\x01 \x01(\tB\x1c\xbaH\x19r\x17\x32\x15^[A-Za-z0-9_-]{1,64}$R\x02id\"\xc0\x01\n\x11UpdateUserRequest\x12.\n\x04user\x18\x01 \x01(\x0b\x32\x12.shop.user.v1.UserB\x06\xbaH\x03\xc8\x01\x01R\x04user\x12;\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskR\nupdateMask:>\xbaH;\x1a\x39\n\x0eupdate_user.id\x12\x13user.id is required\x1a\x12this.user.id != \'\'\"\x90\x01\n\x10ListUsersRequest\x12&\n\tpage_size\x18\x01 \x01(\x05\x42\t\xbaH\x06\x1a\x04\x18\x64(\x00R\x08pageSize\x12\'\n\npage_token\x18\x02 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x08R\tpageToken\x12+\n\x0c\x65mail_prefix\x18\x03 \x01(\tB\x08\xbaH\x05r\x03\x18\xfe\x01R\x0b\x65mailPrefix\"\x84\x01\n\x11ListUsersResponse\x12(\n\x05users\x18\x01 \x03(\x0b\x32\x12.shop.user.v1.UserR\x05users\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n\ntotal_size\x18\x03 \x01(\x05R\ttotalSize\"\x10\n\x0eGetJwksRequest\"?\n\x0fGetJwksResponse\x12,\n\x04keys\x18\x01 \x03(\x0b\x32\x18.shop.user.v1.JsonWebKeyR\x04keys\"p\n\nJsonWebKey\x12\x10\n\x03kty\x18\x01 \x01(\tR\x03kty\x12\x10\n\x03kid\x18\x02 \x01(\tR\x03kid\x12\x10\n\x03use\x18\x03 \x01(\tR\x03use\x12\x10\n\x03\x61lg\x18\x04 \x01(\tR\x03\x61lg\x12\x0c\n\x01n\x18\x05 \x01(\tR\x01n\x12\x0c\n\x01\x65\x18\x06 \x01(\tR\x01\x65\"\x86\x01\n\x18IssueServiceTokenRequest\x12\x39\n\tclient_id\x18\x01 \x01(\tB\x1c\xbaH\x19r\x17\x32\x15^[A-Za-z0-9_-]{1,64}$R\x08\x63lientId\x12/\n\rclient_secret\x18\x02 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80\x04R\x0c\x63lientSecret\"|\n\x19IssueServiceTokenResponse\x12!\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\tR\x0b\x61\x63\x63\x65ssToken\x12\x1d\n\nexpires_in\x18\x02 \x01(\x05R\texpiresIn\x12\x1d\n\ntoken_type\x18\x03 \x01(\tR\ttokenType2\x86\x08\n\x0bUserService\x12k\n\x08Register\x12\x1d.shop.user.v1.RegisterRequest\x1a\x12.shop.user.v1.User\",\xc0\xf3\x18\xc9\x01\xca\xf3\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x1b\"\t/v1/users:\x01*Z\x0b\"\x06/users:\x01*\x12\x61\n\x05Login\x12\x1a.shop.user.v1.LoginRequest\x1a\x1b.shop.user.v1.LoginResponse\"\x1f\xca\xf3\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x13\"\x0e/v1/auth/login:\x01*\x12x\n\x0cRefreshToken\x12!.shop.user.v1.RefreshTokenRequest\x1a\".shop.user.v1.RefreshTokenResponse\"!\xca\xf3\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x15\"\x10/v1/auth/refresh:\x01*\x12\x62\n\x06Logout\x12\x1b.shop.user.v1.LogoutRequest\x1a\x16.google.protobuf.Empty\"#\xc0\xf3\x18\xcc\x01\xca\xf3\x18\x00\x82\xd3\xe4\x93\x02\x14\"\x0f/v1/auth/logout:\x01*\x12i\n\x07GetUser\x12\x1c.shop.user.v1.GetUserRequest\x1a\x12.shop.user.v1.User\",\xca\xf3\x18\x12\x12\nusers:read\x1a\x02id0\x01\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/users/{id}\x12~\n\nUpdateUser\x12\x1f.shop.user.v1.UpdateUserRequest\x1a\x12.shop.user.v1.User\";\xca\xf3\x18\x16\x12\x0busers:write\x1a\x07user.id\x82\xd3\xe4\x93\x02\x1b\x32\x13/v1/users/{user.id}:\x04user\x12o\n\tListUsers\x12\x1e.shop.user.v1.ListUsersRequest\x1a\x1f.shop.user.v1.ListUsersResponse\"!\xca\xf3\x18\x0c\x12\nusers:read\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/users\x12}\n\x07GetJwks\x12\x1c.shop.user.v1.GetJwksRequest\x1a\x1d.shop.user.v1.GetJwksResponse\"5\xca\xf3\x18\x02\x08\x01\x82\xd3\xe4\x93\x02)\x12\r/v1/auth/jwksZ\x18\x12\x16/.well-known/jwks.json\x12n\n\x11IssueServiceToken\x12&.shop.user.v1.IssueServiceTokenRequest\x1a\'.shop.user.v1.IssueServiceTokenResponse\"\x08\xca\xf3\x18\x04\x08\x01 \x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17shop/user/v1/user.proto\x12\x0cshop.user.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dshop/api/v1/annotations.proto\"\x85\x03\n\x04User\x12/\n\x02id\x18\x01 \x01(\tB\x1f\xbaH\x1cr\x17\x32\x15^[A-Za-z0-9_-]{1,64}$\xd8\x01\x01R\x02id\x12#\n\x05\x65mail\x18\x02 \x01(\tB\r\xbaH\nr\x05\x18\xfe\x01`\x01\xd8\x01\x01R\x05\x65mail\x12*\n\x0c\x64isplay_name\x18\x03 \x01(\tB\x07\xbaH\x04r\x02\x18\x64R\x0b\x64isplayName\x12Z\n\x05roles\x18\x04 \x03(\tBD\xbaHA\x92\x01>\x10\n\x18\x01\"8r6R\x08\x63ustomerR\x05\x61\x64minR\x10\x63ustomer-serviceR\x11inventory-managerR\x05roles\x12;\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0bupdate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\x12%\n\x0e\x65mail_verified\x18\x07 \x01(\x08R\remailVerified\"\x89\x01\n\x0fRegisterRequest\x12 \n\x05\x65mail\x18\x01 \x01(\tB\n\xbaH\x07r\x05\x18\xfe\x01`\x01R\x05\x65mail\x12&\n\x08password\x18\x02 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80\x01R\x08password\x12,\n\x0c\x64isplay_name\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18\x64R\x0b\x64isplayName\"X\n\x0cLoginRequest\x12 \n\x05\x65mail\x18\x01 \x01(\tB\n\xbaH\x07r\x05\x18\xfe\x01`\x01R\x05\x65mail\x12&\n\x08password\x18\x02 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80\x01R\x08password\"\xbd\x01\n\rLoginResponse\x12!\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\tR\x0b\x61\x63\x63\x65ssToken\x12#\n\rrefresh_token\x18\x02 \x01(\tR\x0crefreshToken\x12\x1d\n\nexpires_in\x18\x03 \x01(\x05R\texpiresIn\x12\x1d\n\ntoken_type\x18\x04 \x01(\tR\ttokenType\x12&\n\x04user\x18\x05 \x01(\x0b\x32\x12.shop.user.v1.UserR\x04user\"F\n\x13RefreshTokenRequest\x12/\n\rrefresh_token\x18\x01 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80\x04R\x0crefreshToken\"\x9c\x01\n\x14RefreshTokenResponse\x12!\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\tR\x0b\x61\x63\x63\x65ssToken\x12#\n\rrefresh_token\x18\x02 \x01(\tR\x0crefreshToken\x12\x1d\n\nexpires_in\x18\x03 \x01(\x05R\texpiresIn\x12\x1d\n\ntoken_type\x18\x04 \x01(\tR\ttokenType\"@\n\rLogoutRequest\x12/\n\rrefresh_token\x18\x01 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80\x04R\x0crefreshToken\"6\n\x12VerifyEmailRequest\x12 \n\x05token\x18\x01 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80 R\x05token\"<\n\x13VerifyEmailResponse\x12%\n\x0e\x65mail_verified\x18\x01 \x01(\x08R\remailVerified\">\n\x0eGetUserRequest\x12,\n\x02id\x18\x01 \x01(\tB\x1c\xbaH\x19r\x17\x32\x15^[A-Za-z0-9_-]{1,64}$R\x02id\"\xc0\x01\n\x11UpdateUserRequest\x12.\n\x04user\x18\x01 \x01(\x0b\x32\x12.shop.user.v1.UserB\x06\xbaH\x03\xc8\x01\x01R\x04user\x12;\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskR\nupdateMask:>\xbaH;\x1a\x39\n\x0eupdate_user.id\x12\x13user.id is required\x1a\x12this.user.id != \'\'\"\x90\x01\n\x10ListUsersRequest\x12&\n\tpage_size\x18\x01 \x01(\x05\x42\t\xbaH\x06\x1a\x04\x18\x64(\x00R\x08pageSize\x12\'\n\npage_token\x18\x02 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x08R\tpageToken\x12+\n\x0c\x65mail_prefix\x18\x03 \x01(\tB\x08\xbaH\x05r\x03\x18\xfe\x01R\x0b\x65mailPrefix\"\x84\x01\n\x11ListUsersResponse\x12(\n\x05users\x18\x01 \x03(\x0b\x32\x12.shop.user.v1.UserR\x05users\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n\ntotal_size\x18\x03 \x01(\x05R\ttotalSize\"\x10\n\x0eGetJwksRequest\"?\n\x0fGetJwksResponse\x12,\n\x04keys\x18\x01 \x03(\x0b\x32\x18.shop.user.v1.JsonWebKeyR\x04keys\"p\n\nJsonWebKey\x12\x10\n\x03kty\x18\x01 \x01(\tR\x03kty\x12\x10\n\x03kid\x18\x02 \x01(\tR\x03kid\x12\x10\n\x03use\x18\x03 \x01(\tR\x03use\x12\x10\n\x03\x61lg\x18\x04 \x01(\tR\x03\x61lg\x12\x0c\n\x01n\x18\x05 \x01(\tR\x01n\x12\x0c\n\x01\x65\x18\x06 \x01(\tR\x01\x65\"\x86\x01\n\x18IssueServiceTokenRequest\x12\x39\n\tclient_id\x18\x01 \x01(\tB\x1c\xbaH\x19r\x17\x32\x15^[A-Za-z0-9_-]{1,64}$R\x08\x63lientId\x12/\n\rclient_secret\x18\x02 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80\x04R\x0c\x63lientSecret\"|\n\x19IssueServiceTokenResponse\x12!\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\tR\x0b\x61\x63\x63\x65ssToken\x12\x1d\n\nexpires_in\x18\x02 \x01(\x05R\texpiresIn\x12\x1d\n\ntoken_type\x18\x03 \x01(\tR\ttokenType2\x9c\t\n\x0bUserService\x12k\n\x08Register\x12\x1d.shop.user.v1.RegisterRequest\x1a\x12.shop.user.v1.User\",\xc0\xf3\x18\xc9\x01\xca\xf3\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x1b\"\t/v1/users:\x01*Z\x0b\"\x06/users:\x01*\x12\x61\n\x05Login\x12\x1a.shop.user.v1.LoginRequest\x1a\x1b.shop.user.v1.LoginResponse\"\x1f\xca\xf3\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x13\"\x0e/v1/auth/login:\x01*\x12x\n\x0cRefreshToken\x12!.shop.user.v1.RefreshTokenRequest\x1a\".shop.user.v1.RefreshTokenResponse\"!\xca\xf3\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x15\"\x10/v1/auth/refresh:\x01*\x12\x62\n\x06Logout\x12\x1b.shop.user.v1.LogoutRequest\x1a\x16.google.protobuf.Empty\"#\xc0\xf3\x18\xcc\x01\xca\xf3\x18\x00\x82\xd3\xe4\x93\x02\x14\"\x0f/v1/auth/logout:\x01*\x12\x93\x01\n\x0bVerifyEmail\x12 .shop.user.v1.VerifyEmailRequest\x1a!.shop.user.v1.VerifyEmailResponse\"?\xca\xf3\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x33\"\x15/v1/users:verifyEmail:\x01*Z\x17\x12\x15/v1/users:verifyEmail\x12i\n\x07GetUser\x12\x1c.shop.user.v1.GetUserRequest\x1a\x12.shop.user.v1.User\",\xca\xf3\x18\x12\x12\nusers:read\x1a\x02id0\x01\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/users/{id}\x12~\n\nUpdateUser\x12\x1f.shop.user.v1.UpdateUserRequest\x1a\x12.shop.user.v1.User\";\xca\xf3\x18\x16\x12\x0busers:write\x1a\x07user.id\x82\xd3\xe4\x93\x02\x1b\x32\x13/v1/users/{user.id}:\x04user\x12o\n\tListUsers\x12\x1e.shop.user.v1.ListUsersRequest\x1a\x1f.shop.user.v1.ListUsersResponse\"!\xca\xf3\x18\x0c\x12\nusers:read\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/users\x12}\n\x07GetJwks\x12\x1c.shop.user.v1.GetJwksRequest\x1a\x1d.shop.user.v1.GetJwksResponse\"5\xca\xf3\x18\x02\x08\x01\x82\xd3\xe4\x93\x02)\x12\r/v1/auth/jwksZ\x18\x12\x16/.well-known/jwks.json\x12n\n\x11IssueServiceToken\x12&.shop.user.v1.IssueServiceTokenRequest\x1a\'.shop.user.v1.IssueServiceTokenResponse\"\x08\xca\xf3\x18\x04\x08\x01 \x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -59,6 +59,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REFRESHTOKENREQUEST'].fields_by_name['refresh_token']._serialized_options = b'\272H\007r\005\020\001\030\200\004'
   _globals['_LOGOUTREQUEST'].fields_by_name['refresh_token']._loaded_options = None
   _globals['_LOGOUTREQUEST'].fields_by_name['refresh_token']._serialized_options = b'\272H\007r\005\020\001\030\200\004'
+  _globals['_VERIFYEMAILREQUEST'].fields_by_name['token']._loaded_options = None
+  _globals['_VERIFYEMAILREQUEST'].fields_by_name['token']._serialized_options = b'\272H\007r\005\020\001\030\200 '
   _globals['_GETUSERREQUEST'].fields_by_name['id']._loaded_options = None
   _globals['_GETUSERREQUEST'].fields_by_name['id']._serialized_options = b'\272H\031r\0272\025^[A-Za-z0-9_-]{1,64}$'
   _globals['_UPDATEUSERREQUEST'].fields_by_name['user']._loaded_options = None
@@ -83,6 +85,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_USERSERVICE'].methods_by_name['RefreshToken']._serialized_options = b'\312\363\030\002\010\001\202\323\344\223\002\025\"\020/v1/auth/refresh:\001*'
   _globals['_USERSERVICE'].methods_by_name['Logout']._loaded_options = None
   _globals['_USERSERVICE'].methods_by_name['Logout']._serialized_options = b'\300\363\030\314\001\312\363\030\000\202\323\344\223\002\024\"\017/v1/auth/logout:\001*'
+  _globals['_USERSERVICE'].methods_by_name['VerifyEmail']._loaded_options = None
+  _globals['_USERSERVICE'].methods_by_name['VerifyEmail']._serialized_options = b'\312\363\030\002\010\001\202\323\344\223\0023\"\025/v1/users:verifyEmail:\001*Z\027\022\025/v1/users:verifyEmail'
   _globals['_USERSERVICE'].methods_by_name['GetUser']._loaded_options = None
   _globals['_USERSERVICE'].methods_by_name['GetUser']._serialized_options = b'\312\363\030\022\022\nusers:read\032\002id0\001\202\323\344\223\002\020\022\016/v1/users/{id}'
   _globals['_USERSERVICE'].methods_by_name['UpdateUser']._loaded_options = None
@@ -94,37 +98,41 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_USERSERVICE'].methods_by_name['IssueServiceToken']._loaded_options = None
   _globals['_USERSERVICE'].methods_by_name['IssueServiceToken']._serialized_options = b'\312\363\030\004\010\001 \001'
   _globals['_USER']._serialized_start=228
-  _globals['_USER']._serialized_end=578
-  _globals['_REGISTERREQUEST']._serialized_start=581
-  _globals['_REGISTERREQUEST']._serialized_end=718
-  _globals['_LOGINREQUEST']._serialized_start=720
-  _globals['_LOGINREQUEST']._serialized_end=808
-  _globals['_LOGINRESPONSE']._serialized_start=811
-  _globals['_LOGINRESPONSE']._serialized_end=1000
-  _globals['_REFRESHTOKENREQUEST']._serialized_start=1002
-  _globals['_REFRESHTOKENREQUEST']._serialized_end=1072
-  _globals['_REFRESHTOKENRESPONSE']._serialized_start=1075
-  _globals['_REFRESHTOKENRESPONSE']._serialized_end=1231
-  _globals['_LOGOUTREQUEST']._serialized_start=1233
-  _globals['_LOGOUTREQUEST']._serialized_end=1297
-  _globals['_GETUSERREQUEST']._serialized_start=1299
-  _globals['_GETUSERREQUEST']._serialized_end=1361
-  _globals['_UPDATEUSERREQUEST']._serialized_start=1364
-  _globals['_UPDATEUSERREQUEST']._serialized_end=1556
-  _globals['_LISTUSERSREQUEST']._serialized_start=1559
-  _globals['_LISTUSERSREQUEST']._serialized_end=1703
-  _globals['_LISTUSERSRESPONSE']._serialized_start=1706
-  _globals['_LISTUSERSRESPONSE']._serialized_end=1838
-  _globals['_GETJWKSREQUEST']._serialized_start=1840
-  _globals['_GETJWKSREQUEST']._serialized_end=1856
-  _globals['_GETJWKSRESPONSE']._serialized_start=1858
-  _globals['_GETJWKSRESPONSE']._serialized_end=1921
-  _globals['_JSONWEBKEY']._serialized_start=1923
-  _globals['_JSONWEBKEY']._serialized_end=2035
-  _globals['_ISSUESERVICETOKENREQUEST']._serialized_start=2038
-  _globals['_ISSUESERVICETOKENREQUEST']._serialized_end=2172
-  _globals['_ISSUESERVICETOKENRESPONSE']._serialized_start=2174
-  _globals['_ISSUESERVICETOKENRESPONSE']._serialized_end=2298
-  _globals['_USERSERVICE']._serialized_start=2301
-  _globals['_USERSERVICE']._serialized_end=3331
+  _globals['_USER']._serialized_end=617
+  _globals['_REGISTERREQUEST']._serialized_start=620
+  _globals['_REGISTERREQUEST']._serialized_end=757
+  _globals['_LOGINREQUEST']._serialized_start=759
+  _globals['_LOGINREQUEST']._serialized_end=847
+  _globals['_LOGINRESPONSE']._serialized_start=850
+  _globals['_LOGINRESPONSE']._serialized_end=1039
+  _globals['_REFRESHTOKENREQUEST']._serialized_start=1041
+  _globals['_REFRESHTOKENREQUEST']._serialized_end=1111
+  _globals['_REFRESHTOKENRESPONSE']._serialized_start=1114
+  _globals['_REFRESHTOKENRESPONSE']._serialized_end=1270
+  _globals['_LOGOUTREQUEST']._serialized_start=1272
+  _globals['_LOGOUTREQUEST']._serialized_end=1336
+  _globals['_VERIFYEMAILREQUEST']._serialized_start=1338
+  _globals['_VERIFYEMAILREQUEST']._serialized_end=1392
+  _globals['_VERIFYEMAILRESPONSE']._serialized_start=1394
+  _globals['_VERIFYEMAILRESPONSE']._serialized_end=1454
+  _globals['_GETUSERREQUEST']._serialized_start=1456
+  _globals['_GETUSERREQUEST']._serialized_end=1518
+  _globals['_UPDATEUSERREQUEST']._serialized_start=1521
+  _globals['_UPDATEUSERREQUEST']._serialized_end=1713
+  _globals['_LISTUSERSREQUEST']._serialized_start=1716
+  _globals['_LISTUSERSREQUEST']._serialized_end=1860
+  _globals['_LISTUSERSRESPONSE']._serialized_start=1863
+  _globals['_LISTUSERSRESPONSE']._serialized_end=1995
+  _globals['_GETJWKSREQUEST']._serialized_start=1997
+  _globals['_GETJWKSREQUEST']._serialized_end=2013
+  _globals['_GETJWKSRESPONSE']._serialized_start=2015
+  _globals['_GETJWKSRESPONSE']._serialized_end=2078
+  _globals['_JSONWEBKEY']._serialized_start=2080
+  _globals['_JSONWEBKEY']._serialized_end=2192
+  _globals['_ISSUESERVICETOKENREQUEST']._serialized_start=2195
+  _globals['_ISSUESERVICETOKENREQUEST']._serialized_end=2329
+  _globals['_ISSUESERVICETOKENRESPONSE']._serialized_start=2331
+  _globals['_ISSUESERVICETOKENRESPONSE']._serialized_end=2455
+  _globals['_USERSERVICE']._serialized_start=2458
+  _globals['_USERSERVICE']._serialized_end=3638
 # @@protoc_insertion_point(module_scope)

@@ -57,6 +57,11 @@ class UserServiceStub:
                 request_serializer=shop_dot_user_dot_v1_dot_user__pb2.LogoutRequest.SerializeToString,
                 response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
                 _registered_method=True)
+        self.VerifyEmail = channel.unary_unary(
+                '/shop.user.v1.UserService/VerifyEmail',
+                request_serializer=shop_dot_user_dot_v1_dot_user__pb2.VerifyEmailRequest.SerializeToString,
+                response_deserializer=shop_dot_user_dot_v1_dot_user__pb2.VerifyEmailResponse.FromString,
+                _registered_method=True)
         self.GetUser = channel.unary_unary(
                 '/shop.user.v1.UserService/GetUser',
                 request_serializer=shop_dot_user_dot_v1_dot_user__pb2.GetUserRequest.SerializeToString,
@@ -90,8 +95,12 @@ class UserServiceServicer:
     """
 
     def Register(self, request, context):
-        """Creates a customer account. The email is unique, compared case-insensitively; the
-        password must satisfy the password policy (violations come back as BadRequest details).
+        """Creates a customer account and mails a verification link to the address. The email is
+        unique, compared case-insensitively; the password must satisfy the password policy
+        (violations come back as BadRequest details). Signing up with an address that already has
+        an account answers exactly like a new sign-up (nothing tells the two apart) and mails the
+        address's owner what happened; the returned id then names no account. Sign-ups are
+        limited per client address (RESOURCE_EXHAUSTED with a retry delay).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -99,8 +108,9 @@ class UserServiceServicer:
 
     def Login(self, request, context):
         """Exchanges email and password for an access token and a refresh token. Wrong email and
-        wrong password fail the same way (UNAUTHENTICATED); repeated failures are throttled and
-        then lock the account for a while (RESOURCE_EXHAUSTED with a retry delay).
+        wrong password fail the same way (UNAUTHENTICATED). Repeated failures slow down the client
+        address that made them (RESOURCE_EXHAUSTED with a retry delay), never the account's owner
+        signing in from elsewhere; the owner is mailed about repeated failures.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -115,7 +125,18 @@ class UserServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Logout(self, request, context):
-        """Revokes the refresh token and its family. Access tokens stay valid until they expire.
+        """Signs the caller out: revokes the refresh token's family when it belongs to the caller,
+        and the access tokens of that session and of the calling token, which the gateway then
+        refuses within seconds. Someone else's or an unknown refresh token changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VerifyEmail(self, request, context):
+        """Marks an account's email address verified, with the token of the verification link that
+        Register mailed (the link opens the GET binding). An invalid or expired token, or one for
+        an address the account no longer has: INVALID_ARGUMENT on `token`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -183,6 +204,11 @@ def add_UserServiceServicer_to_server(servicer, server):
                     servicer.Logout,
                     request_deserializer=shop_dot_user_dot_v1_dot_user__pb2.LogoutRequest.FromString,
                     response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'VerifyEmail': grpc.unary_unary_rpc_method_handler(
+                    servicer.VerifyEmail,
+                    request_deserializer=shop_dot_user_dot_v1_dot_user__pb2.VerifyEmailRequest.FromString,
+                    response_serializer=shop_dot_user_dot_v1_dot_user__pb2.VerifyEmailResponse.SerializeToString,
             ),
             'GetUser': grpc.unary_unary_rpc_method_handler(
                     servicer.GetUser,
@@ -320,6 +346,33 @@ class UserService:
             '/shop.user.v1.UserService/Logout',
             shop_dot_user_dot_v1_dot_user__pb2.LogoutRequest.SerializeToString,
             google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VerifyEmail(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shop.user.v1.UserService/VerifyEmail',
+            shop_dot_user_dot_v1_dot_user__pb2.VerifyEmailRequest.SerializeToString,
+            shop_dot_user_dot_v1_dot_user__pb2.VerifyEmailResponse.FromString,
             options,
             channel_credentials,
             insecure,

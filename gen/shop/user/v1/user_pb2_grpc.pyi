@@ -37,20 +37,33 @@ class UserServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> UserServiceAsyncStub: ...
     Register: _grpc.UnaryUnaryMultiCallable[_user_pb2.RegisterRequest, _user_pb2.User]
-    """Creates a customer account. The email is unique, compared case-insensitively; the
-    password must satisfy the password policy (violations come back as BadRequest details).
+    """Creates a customer account and mails a verification link to the address. The email is
+    unique, compared case-insensitively; the password must satisfy the password policy
+    (violations come back as BadRequest details). Signing up with an address that already has
+    an account answers exactly like a new sign-up (nothing tells the two apart) and mails the
+    address's owner what happened; the returned id then names no account. Sign-ups are
+    limited per client address (RESOURCE_EXHAUSTED with a retry delay).
     """
     Login: _grpc.UnaryUnaryMultiCallable[_user_pb2.LoginRequest, _user_pb2.LoginResponse]
     """Exchanges email and password for an access token and a refresh token. Wrong email and
-    wrong password fail the same way (UNAUTHENTICATED); repeated failures are throttled and
-    then lock the account for a while (RESOURCE_EXHAUSTED with a retry delay).
+    wrong password fail the same way (UNAUTHENTICATED). Repeated failures slow down the client
+    address that made them (RESOURCE_EXHAUSTED with a retry delay), never the account's owner
+    signing in from elsewhere; the owner is mailed about repeated failures.
     """
     RefreshToken: _grpc.UnaryUnaryMultiCallable[_user_pb2.RefreshTokenRequest, _user_pb2.RefreshTokenResponse]
     """Exchanges a refresh token for a new access token and a new refresh token (rotation). A
     refresh token works once: using it again revokes its whole token family.
     """
     Logout: _grpc.UnaryUnaryMultiCallable[_user_pb2.LogoutRequest, _empty_pb2.Empty]
-    """Revokes the refresh token and its family. Access tokens stay valid until they expire."""
+    """Signs the caller out: revokes the refresh token's family when it belongs to the caller,
+    and the access tokens of that session and of the calling token, which the gateway then
+    refuses within seconds. Someone else's or an unknown refresh token changes nothing.
+    """
+    VerifyEmail: _grpc.UnaryUnaryMultiCallable[_user_pb2.VerifyEmailRequest, _user_pb2.VerifyEmailResponse]
+    """Marks an account's email address verified, with the token of the verification link that
+    Register mailed (the link opens the GET binding). An invalid or expired token, or one for
+    an address the account no longer has: INVALID_ARGUMENT on `token`.
+    """
     GetUser: _grpc.UnaryUnaryMultiCallable[_user_pb2.GetUserRequest, _user_pb2.User]
     """Returns one user. Customers may read only themselves."""
     UpdateUser: _grpc.UnaryUnaryMultiCallable[_user_pb2.UpdateUserRequest, _user_pb2.User]
@@ -78,20 +91,33 @@ class UserServiceAsyncStub(UserServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     Register: _aio.UnaryUnaryMultiCallable[_user_pb2.RegisterRequest, _user_pb2.User]  # type: ignore[assignment]
-    """Creates a customer account. The email is unique, compared case-insensitively; the
-    password must satisfy the password policy (violations come back as BadRequest details).
+    """Creates a customer account and mails a verification link to the address. The email is
+    unique, compared case-insensitively; the password must satisfy the password policy
+    (violations come back as BadRequest details). Signing up with an address that already has
+    an account answers exactly like a new sign-up (nothing tells the two apart) and mails the
+    address's owner what happened; the returned id then names no account. Sign-ups are
+    limited per client address (RESOURCE_EXHAUSTED with a retry delay).
     """
     Login: _aio.UnaryUnaryMultiCallable[_user_pb2.LoginRequest, _user_pb2.LoginResponse]  # type: ignore[assignment]
     """Exchanges email and password for an access token and a refresh token. Wrong email and
-    wrong password fail the same way (UNAUTHENTICATED); repeated failures are throttled and
-    then lock the account for a while (RESOURCE_EXHAUSTED with a retry delay).
+    wrong password fail the same way (UNAUTHENTICATED). Repeated failures slow down the client
+    address that made them (RESOURCE_EXHAUSTED with a retry delay), never the account's owner
+    signing in from elsewhere; the owner is mailed about repeated failures.
     """
     RefreshToken: _aio.UnaryUnaryMultiCallable[_user_pb2.RefreshTokenRequest, _user_pb2.RefreshTokenResponse]  # type: ignore[assignment]
     """Exchanges a refresh token for a new access token and a new refresh token (rotation). A
     refresh token works once: using it again revokes its whole token family.
     """
     Logout: _aio.UnaryUnaryMultiCallable[_user_pb2.LogoutRequest, _empty_pb2.Empty]  # type: ignore[assignment]
-    """Revokes the refresh token and its family. Access tokens stay valid until they expire."""
+    """Signs the caller out: revokes the refresh token's family when it belongs to the caller,
+    and the access tokens of that session and of the calling token, which the gateway then
+    refuses within seconds. Someone else's or an unknown refresh token changes nothing.
+    """
+    VerifyEmail: _aio.UnaryUnaryMultiCallable[_user_pb2.VerifyEmailRequest, _user_pb2.VerifyEmailResponse]  # type: ignore[assignment]
+    """Marks an account's email address verified, with the token of the verification link that
+    Register mailed (the link opens the GET binding). An invalid or expired token, or one for
+    an address the account no longer has: INVALID_ARGUMENT on `token`.
+    """
     GetUser: _aio.UnaryUnaryMultiCallable[_user_pb2.GetUserRequest, _user_pb2.User]  # type: ignore[assignment]
     """Returns one user. Customers may read only themselves."""
     UpdateUser: _aio.UnaryUnaryMultiCallable[_user_pb2.UpdateUserRequest, _user_pb2.User]  # type: ignore[assignment]
@@ -122,8 +148,12 @@ class UserServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _user_pb2.RegisterRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_user_pb2.User, _abc.Awaitable[_user_pb2.User]]:
-        """Creates a customer account. The email is unique, compared case-insensitively; the
-        password must satisfy the password policy (violations come back as BadRequest details).
+        """Creates a customer account and mails a verification link to the address. The email is
+        unique, compared case-insensitively; the password must satisfy the password policy
+        (violations come back as BadRequest details). Signing up with an address that already has
+        an account answers exactly like a new sign-up (nothing tells the two apart) and mails the
+        address's owner what happened; the returned id then names no account. Sign-ups are
+        limited per client address (RESOURCE_EXHAUSTED with a retry delay).
         """
 
     @_abc_1.abstractmethod
@@ -133,8 +163,9 @@ class UserServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_user_pb2.LoginResponse, _abc.Awaitable[_user_pb2.LoginResponse]]:
         """Exchanges email and password for an access token and a refresh token. Wrong email and
-        wrong password fail the same way (UNAUTHENTICATED); repeated failures are throttled and
-        then lock the account for a while (RESOURCE_EXHAUSTED with a retry delay).
+        wrong password fail the same way (UNAUTHENTICATED). Repeated failures slow down the client
+        address that made them (RESOURCE_EXHAUSTED with a retry delay), never the account's owner
+        signing in from elsewhere; the owner is mailed about repeated failures.
         """
 
     @_abc_1.abstractmethod
@@ -153,7 +184,21 @@ class UserServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _user_pb2.LogoutRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_empty_pb2.Empty, _abc.Awaitable[_empty_pb2.Empty]]:
-        """Revokes the refresh token and its family. Access tokens stay valid until they expire."""
+        """Signs the caller out: revokes the refresh token's family when it belongs to the caller,
+        and the access tokens of that session and of the calling token, which the gateway then
+        refuses within seconds. Someone else's or an unknown refresh token changes nothing.
+        """
+
+    @_abc_1.abstractmethod
+    def VerifyEmail(
+        self,
+        request: _user_pb2.VerifyEmailRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_user_pb2.VerifyEmailResponse, _abc.Awaitable[_user_pb2.VerifyEmailResponse]]:
+        """Marks an account's email address verified, with the token of the verification link that
+        Register mailed (the link opens the GET binding). An invalid or expired token, or one for
+        an address the account no longer has: INVALID_ARGUMENT on `token`.
+        """
 
     @_abc_1.abstractmethod
     def GetUser(
