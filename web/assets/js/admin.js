@@ -2,7 +2,7 @@
 /** The back office: each role sees the pages and controls its permissions allow. */
 import { api, claims, currentSession, logIn, logOut } from "./api.js";
 import { barChart } from "./charts.js";
-import { h, loading, notify, replace, unavailable } from "./dom.js";
+import { h, loading, notify, plural, replace, unavailable } from "./dom.js";
 import { field, formError, onSubmit } from "./forms.js";
 import { formatMoney, moneyInput, parseMoney, toNanos } from "./money.js";
 import { go, link, startRouter } from "./router.js";
@@ -193,7 +193,7 @@ async function ordersPage(page, { query }) {
   page.append(filter, list);
   const render = () => fill(list, "The order list is", async () => {
     const answer = await api("GET", "/v1/orders", { auth: true, query: { pageSize: 25, pageToken: token, status } });
-    return h("div", null, h("p", { class: "muted" }, `${answer.totalSize ?? 0} orders`), h("table", { class: "table" },
+    return h("div", null, h("p", { class: "muted" }, plural(answer.totalSize ?? 0, "order")), h("table", { class: "table" },
       h("thead", null, h("tr", null, ["Order", "Customer", "Status", "Total", ""].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", null, (answer.orders ?? []).map((/** @type {any} */ o) => h("tr", { "data-order": o.id },
         h("th", { scope: "row" }, h("code", null, o.id)), h("td", null, o.userId),

@@ -82,3 +82,8 @@ export function notify(text, kind = "info") {
 export function focusMain() {
   document.getElementById("main")?.focus({ preventScroll: false });
 }
+
+/** "1 product", "3 products" @param {number} count @param {string} noun */
+export function plural(count, noun) {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}

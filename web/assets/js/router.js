@@ -39,6 +39,11 @@ export function go(path, query) {
 export function startRouter(views, notFound) {
   const main = /** @type {HTMLElement} */ (document.getElementById("main"));
   let generation = 0;
+  // The skip link moves focus; following its "#main" would be taken for a page.
+  document.querySelector(".skip-link")?.addEventListener("click", (event) => {
+    event.preventDefault();
+    focusMain();
+  });
   async function render() {
     const location = currentLocation();
     const view = views[location.path[0] ?? ""] ?? notFound;
@@ -53,7 +58,8 @@ export function startRouter(views, notFound) {
     }
     if (mine === generation) {
       document.body.dataset.page = location.path[0] || "home";
-      focusMain();
+      // After a page change only: a first load leaves focus at the top (the skip link).
+      if (mine > 1) focusMain();
     }
   }
   window.addEventListener("hashchange", render);

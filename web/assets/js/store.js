@@ -2,7 +2,7 @@
 /** The storefront: pages, the header (search with suggestions, cart count, account). */
 import { api, currentSession, idempotencyKey, logIn, logOut } from "./api.js";
 import { addToCart, cartCount, loadCart, mergeLocalCart, setQuantity } from "./cart.js";
-import { h, loading, notify, replace, unavailable } from "./dom.js";
+import { h, loading, notify, plural, replace, unavailable } from "./dom.js";
 import { field, formError, onSubmit } from "./forms.js";
 import { formatMoney } from "./money.js";
 import { go, link, startRouter } from "./router.js";
@@ -146,7 +146,7 @@ async function listingPage(page, { query }) {
     const pager = h("nav", { class: "pager", "aria-label": "Pages" },
       previous !== null ? h("a", { href: link("/products", { category, sort, page: previous }), rel: "prev" }, "← Previous page") : null,
       answer.nextPageToken ? h("a", { href: link("/products", { category, sort, page: answer.nextPageToken }), rel: "next" }, "Next page →") : null);
-    const total = answer.totalSize ? h("p", { class: "muted" }, `${answer.totalSize} products`) : null;
+    const total = answer.totalSize ? h("p", { class: "muted" }, plural(answer.totalSize, "product")) : null;
     return h("div", null, total, productGrid(answer.products ?? []), pager);
   });
 }
@@ -163,7 +163,7 @@ async function searchPage(page, { query }) {
     const facets = (answer.facets?.categories ?? []).map((/** @type {any} */ f) =>
       h("li", null, h("a", { href: link("/products", { category: f.category }) }, `${f.category} (${f.count})`)));
     return h("div", null,
-      h("p", { class: "muted" }, `${answer.totalSize ?? 0} matching products`),
+      h("p", { class: "muted" }, `${plural(answer.totalSize ?? 0, "product")} found`),
       facets.length ? h("ul", { class: "chips", "aria-label": "Categories" }, facets) : null,
       productGrid(answer.products ?? []));
   });
@@ -229,7 +229,7 @@ function reviewForm(productId, done) {
   }
   const form = /** @type {HTMLFormElement} */ (h("form", { class: "review-form", "aria-labelledby": "write-h" },
     h("h3", { id: "write-h" }, "Write a review"),
-    field({ label: "Rating", name: "rating", value: "5", options: [["5", "5 stars"], ["4", "4 stars"], ["3", "3 stars"], ["2", "2 stars"], ["1", "1 star"]] }),
+    field({ label: "Your rating", name: "rating", value: "5", options: [["5", "5 stars"], ["4", "4 stars"], ["3", "3 stars"], ["2", "2 stars"], ["1", "1 star"]] }),
     field({ label: "Title", name: "title", required: true }),
     field({ label: "Review", name: "body", multiline: true, required: true }),
     formError(),
