@@ -12,6 +12,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import NoReturn
 
+import uvloop
 from grpc_health.v1.health import aio as health_aio
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
@@ -23,10 +24,10 @@ from mesh.health import HealthWatcher
 from mesh.logs import configure_logging
 from mesh.metrics import MetricsHttpServer, ServerMetrics
 from mesh.server import BackgroundTask, ServiceSpec, create_server
-from mesh.settings import RuntimeSettings, SettingsError
+from mesh.settings import Env, RuntimeSettings, SettingsError
 from mesh.tracing import create_tracer_provider
 
-__all__ = ["Build", "Runtime", "Serving", "run_service", "serve"]
+__all__ = ["Build", "Runtime", "Serving", "run_service", "serve", "trace_sample_ratio"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +37,21 @@ _RESTART_DELAY_SECONDS = 1.0
 @dataclass(frozen=True, slots=True)
 class Runtime:
     """What `build` gets: shared settings, the environment for the service's own settings,
-    the channel factory for its upstreams, and the registry its /metrics serves (services
-    register their business metrics on it)."""
+    the channel factory for its upstreams, the registry its /metrics serves (services
+    register their business metrics on it), and the cleanup stack.
+
+    `cleanup` takes everything `build` opens, right after opening it::
+
+        pool = await open_pool(...)
+        runtime.cleanup.push_async_callback(pool.close)
+        await publisher.start()
+        runtime.cleanup.push_async_callback(publisher.stop)
+
+    The runtime closes the stack when a later step of `build` fails (nothing leaks from a
+    failed start) and at shutdown after the server stopped and the background tasks ended,
+    always in reverse order of registration. Whoever calls `build` outside `serve` (a test)
+    closes it: `async with runtime.cleanup: spec = await build(runtime) ...`.
+    """
 
     settings: RuntimeSettings
     environ: Mapping[str, str]
@@ -45,6 +59,7 @@ class Runtime:
     tracer_provider: TracerProvider
     # Tests that assemble a service without serving it get a throw-away registry.
     metrics_registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    cleanup: AsyncExitStack = field(default_factory=AsyncExitStack)
 
 
 Build = Callable[[Runtime], Awaitable[ServiceSpec]]
@@ -66,7 +81,8 @@ def run_service(name: str, build: Build, environ: Mapping[str, str] | None = Non
         raise SystemExit(2) from None
     configure_logging(name, settings.log_level)
     try:
-        asyncio.run(serve(settings, build, environ))
+        # uvloop: a faster event loop for the handlers and the stores' drivers.
+        uvloop.run(serve(settings, build, environ))
     except SettingsError as error:
         logger.critical("configuration error: %s", error)
         raise SystemExit(2) from None
@@ -85,7 +101,9 @@ async def serve(
     NOT_SERVING, new calls are refused, in-flight calls get `grace_seconds`, background
     tasks are cancelled, then cleanup callbacks, channels and the tracer are closed."""
     stop = stop or _stop_on_signals()
-    tracer_provider = create_tracer_provider(settings.service_name, settings.otlp_endpoint)
+    tracer_provider = create_tracer_provider(
+        settings.service_name, settings.otlp_endpoint, sample_ratio=trace_sample_ratio(environ)
+    )
     async with AsyncExitStack() as stack:
         stack.push_async_callback(asyncio.to_thread, tracer_provider.shutdown)
         # Token and key fetches are public calls; they never carry a token themselves.
@@ -99,9 +117,13 @@ async def serve(
         stack.push_async_callback(channels.close)
 
         metrics = ServerMetrics()
-        spec = await build(Runtime(settings, environ, channels, tracer_provider, metrics.registry))
+        # Entered before build runs: what build registered is closed even when build fails.
+        resources = await stack.enter_async_context(AsyncExitStack())
+        spec = await build(
+            Runtime(settings, environ, channels, tracer_provider, metrics.registry, resources)
+        )
         for cleanup in spec.cleanup:
-            stack.push_async_callback(cleanup)
+            resources.push_async_callback(cleanup)
 
         key_source = spec.key_source or _user_service_keys(bootstrap_channels)
         verifier = JwtVerifier(
@@ -147,6 +169,15 @@ async def serve(
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
     logger.info("stopped")
+
+
+def trace_sample_ratio(environ: Mapping[str, str]) -> float:
+    """Share of new traces recorded when exporting (OTEL_TRACES_SAMPLER_ARG, 0 to 1; the
+    standard variable). Calls that arrive with a sampling decision follow it."""
+    ratio = Env(environ).number("OTEL_TRACES_SAMPLER_ARG", 1.0, minimum=0.0)
+    if ratio > 1.0:
+        raise SettingsError("OTEL_TRACES_SAMPLER_ARG", f"expected at most 1, got {ratio}")
+    return ratio
 
 
 def _stop_on_signals() -> asyncio.Event:

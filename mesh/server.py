@@ -16,11 +16,12 @@ from mesh.auth.access import AccessPolicy
 from mesh.auth.interceptor import AuthInterceptor, TokenVerifier
 from mesh.auth.jwt import KeySource
 from mesh.health import Probe
+from mesh.interceptors.chain import InterceptorChain
 from mesh.interceptors.errors import ErrorInterceptor
 from mesh.interceptors.request_context import RequestContextInterceptor
 from mesh.interceptors.validation import RequestValidator, ValidationInterceptor
 from mesh.metrics import MetricsInterceptor, ServerMetrics
-from mesh.tracing import server_tracing_interceptor
+from mesh.tracing import ServerTracingInterceptor
 
 __all__ = ["ServiceSpec", "create_server"]
 
@@ -60,15 +61,20 @@ def server_interceptors(
     tracer_provider: TracerProvider | None = None,
     validator: RequestValidator | None = None,
 ) -> list[aio.ServerInterceptor]:
-    """Outermost first: errors are mapped before metrics record the final status code,
-    and the caller is authenticated before the request is validated."""
+    """One interceptor running the chain, outermost first: errors are mapped before metrics
+    record the final status code, and the caller is authenticated before the request is
+    validated. The chain is composed once per method, not per call (see InterceptorChain)."""
     return [
-        server_tracing_interceptor(tracer_provider),
-        RequestContextInterceptor(),
-        MetricsInterceptor(metrics),
-        ErrorInterceptor(),
-        AuthInterceptor(verifier, policy),
-        ValidationInterceptor(validator),
+        InterceptorChain(
+            [
+                ServerTracingInterceptor(tracer_provider),
+                RequestContextInterceptor(),
+                MetricsInterceptor(metrics),
+                ErrorInterceptor(),
+                AuthInterceptor(verifier, policy),
+                ValidationInterceptor(validator),
+            ]
+        )
     ]
 
 

@@ -16,7 +16,14 @@ from typing import Any, TypeAlias
 import grpc
 from grpc import aio
 
-__all__ = ["Continuation", "CallInterceptor"]
+__all__ = [
+    "CallInterceptor",
+    "Continuation",
+    "Handler",
+    "handler_factory",
+    "resolve",
+    "response_kind",
+]
 
 # The rest of the chain for one call: request and context in, response out.
 Continuation = Callable[[Any, aio.ServicerContext[Any, Any]], Awaitable[Any]]
@@ -24,7 +31,7 @@ Continuation = Callable[[Any, aio.ServicerContext[Any, Any]], Awaitable[Any]]
 Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
 
 
-async def _resolve(value: Any) -> Any:
+async def resolve(value: Any) -> Any:
     if inspect.isawaitable(value):
         return await value
     return value
@@ -32,6 +39,12 @@ async def _resolve(value: Any) -> Any:
 
 _RESPONSE_UNARY = {False: "unary_unary", True: "stream_unary"}
 _RESPONSE_STREAM = {False: "unary_stream", True: "stream_stream"}
+
+
+def response_kind(handler: Handler) -> str:
+    """The handler's behaviour attribute: `unary_unary`, `stream_unary`, ..."""
+    kinds = _RESPONSE_STREAM if handler.response_streaming else _RESPONSE_UNARY
+    return kinds[bool(handler.request_streaming)]
 
 
 class CallInterceptor(aio.ServerInterceptor, abc.ABC):
@@ -53,12 +66,12 @@ class CallInterceptor(aio.ServerInterceptor, abc.ABC):
         behavior = getattr(handler, kind)
 
         async def call_next(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
-            return await _resolve(behavior(request, context))
+            return await resolve(behavior(request, context))
 
         async def wrapped(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
             return await self.intercept(call_next, request, context, method)
 
-        return _handler_factory(kind)(
+        return handler_factory(kind)(
             wrapped,
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
@@ -79,9 +92,9 @@ class CallInterceptor(aio.ServerInterceptor, abc.ABC):
                 async for item in stream:
                     yield item
             else:
-                await _resolve(stream)
+                await resolve(stream)
 
-        return _handler_factory(kind)(
+        return handler_factory(kind)(
             wrapped,
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
@@ -102,6 +115,6 @@ class CallInterceptor(aio.ServerInterceptor, abc.ABC):
         """
 
 
-def _handler_factory(kind: str) -> Callable[..., Handler]:
+def handler_factory(kind: str) -> Callable[..., Handler]:
     factory: Callable[..., Handler] = getattr(grpc, f"{kind}_rpc_method_handler")
     return factory

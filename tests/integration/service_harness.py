@@ -132,10 +132,13 @@ async def run_service(
         issuer = StaticIssuer(keys.token(service_subject, rbac.SERVICE))
         service_tokens = ServiceTokenProvider(issuer)
     channels = ChannelFactory(settings.clients, service_tokens=service_tokens)
+    runtime = Runtime(settings, environ, channels, TracerProvider())
     try:
-        spec = await build(Runtime(settings, environ, channels, TracerProvider()))
-        async with serving(spec, keys, host=host) as running:
-            yield running
+        # What build registered on the cleanup stack closes after the server stopped.
+        async with runtime.cleanup:
+            spec = await build(runtime)
+            async with serving(spec, keys, host=host) as running:
+                yield running
     finally:
         await channels.close()
 
