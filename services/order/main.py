@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from datetime import UTC, datetime
 
 from shop.cart.v1 import cart_pb2_grpc
@@ -37,19 +36,18 @@ def utc_now() -> datetime:
 async def build(runtime: Runtime, *, faults: FaultHook = no_faults) -> ServiceSpec:
     """`faults` lets crash tests stop the saga at a named step; production passes none."""
     settings = Settings.from_env(runtime.environ)
+    # Each resource goes on the runtime's cleanup stack as soon as it is open: a failed later
+    # step closes it, and shutdown closes everything in reverse (checkouts, Kafka, the pool).
     pool = await open_pool(
         settings.database_url,
         package="services.order",
         min_size=2,
         max_size=settings.database_pool_size,
     )
+    runtime.cleanup.push_async_callback(pool.close)
     publisher = EventPublisher(settings.kafka_bootstrap_servers, client_id="order")
-    try:
-        await publisher.start()
-    except BaseException:
-        # The runtime only cleans up what build returned; a failed start closes its own pool.
-        await pool.close()
-        raise
+    await publisher.start()
+    runtime.cleanup.push_async_callback(publisher.stop)
     outbox = Outbox()
 
     async def add_to_outbox(conn: Connection, event: OrderEvent) -> None:
@@ -82,6 +80,8 @@ async def build(runtime: Runtime, *, faults: FaultHook = no_faults) -> ServiceSp
     metrics = SagaMetrics(runtime.metrics_registry)
     saga = SagaRunner(store, catalog, payment, cart, utc_now, settings.saga, faults, metrics)
     orders = Orders(store, cart, catalog, saga, settings.pricing, settings.currency, utc_now)
+    # Let running checkouts reach a step before Kafka and the pool close.
+    runtime.cleanup.push_async_callback(orders.drain, settings.drain_timeout_seconds)
     servicer = OrderServicer(orders)
     relay = OutboxRelay(pool, publisher)
     background = [relay.run]
@@ -97,10 +97,4 @@ async def build(runtime: Runtime, *, faults: FaultHook = no_faults) -> ServiceSp
         ],
         probes={"postgres": pool_probe(pool)},
         background=background,
-        # Run in reverse: let running checkouts reach a step, then stop Kafka, then the pool.
-        cleanup=[
-            pool.close,
-            publisher.stop,
-            functools.partial(orders.drain, settings.drain_timeout_seconds),
-        ],
     )

@@ -42,6 +42,52 @@ _ORDER_COLUMNS = """
     id, user_id, status, saga_step, currency, subtotal_minor, tax_minor, shipping_minor,
     shipping_address, payment_token, payment_id, status_reason, version, created_at, updated_at
 """
+# The order and its lines (as a JSON array of [product_id, name, quantity, unit_price]).
+_GET_SQL = f"""
+SELECT {_ORDER_COLUMNS},
+    COALESCE((SELECT json_agg(json_build_array(product_id, name, quantity, unit_price_minor)
+                              ORDER BY line_no)
+              FROM order_lines WHERE order_id = orders.id), '[]') AS lines
+FROM orders WHERE id = $1
+"""
+# The key is claimed first; everything else is inserted from its RETURNING row, so nothing
+# is written when a concurrent request already holds the key (the statement returns false).
+_CREATE_SQL = f"""
+WITH claimed AS (
+    INSERT INTO order_idempotency_keys (user_id, key, request_hash, order_id, created_at)
+    VALUES ($1, $2, $3, $4, $17) ON CONFLICT DO NOTHING
+    RETURNING order_id
+), inserted AS (
+    INSERT INTO orders ({_ORDER_COLUMNS}, total_minor)
+    SELECT order_id, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13, $14, $15, $16, $17, $18, $19
+    FROM claimed
+    RETURNING id
+), lines AS (
+    INSERT INTO order_lines (order_id, line_no, product_id, name, quantity, unit_price_minor)
+    SELECT inserted.id, line.*
+    FROM inserted,
+        unnest($20::integer[], $21::text[], $22::text[], $23::integer[], $24::bigint[])
+            AS line(line_no, product_id, name, quantity, unit_price_minor)
+), logged AS (
+    INSERT INTO order_saga_log (order_id, from_step, to_step, status, at)
+    SELECT id, NULL, $7, $6, $18 FROM inserted
+)
+SELECT EXISTS (SELECT 1 FROM claimed)
+"""
+# The conditional update (the order must still be at the expected step and version) and the
+# saga log row, as one statement; no row when the order moved on.
+_APPLY_SQL = """
+WITH moved AS (
+    UPDATE orders SET status = $3, saga_step = $4, payment_token = $5, payment_id = $6,
+        status_reason = $7, version = $8, updated_at = $9
+    WHERE id = $1 AND saga_step = $2 AND version = $8 - 1
+    RETURNING id
+), logged AS (
+    INSERT INTO order_saga_log (order_id, from_step, to_step, status, at)
+    SELECT id, $2, $4, $3, $9 FROM moved
+)
+SELECT id FROM moved
+"""
 
 
 Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
@@ -51,10 +97,6 @@ class OutboxWriter(Protocol):
     """Queues an event in the caller's transaction (the runtime's outbox, in production)."""
 
     async def __call__(self, conn: Connection, event: OrderEvent) -> None: ...
-
-
-class _KeyTaken(Exception):
-    pass
 
 
 class PostgresOrderStore(OrderStore):
@@ -87,59 +129,40 @@ class PostgresOrderStore(OrderStore):
         return None if row is None else IdempotencyRecord(**dict(row))
 
     async def create(self, order: Order, idempotency: IdempotencyRecord) -> None:
-        try:
-            async with self._connection() as conn, conn.transaction():
-                await self._insert(conn, order)
-                # Waits for a concurrent insert of the same key, then yields to it.
-                taken = await conn.fetchval(
-                    "INSERT INTO order_idempotency_keys"
-                    " (user_id, key, request_hash, order_id, created_at)"
-                    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING false",
-                    idempotency.user_id,
-                    idempotency.key,
-                    idempotency.request_hash,
-                    idempotency.order_id,
-                    order.created_at,
-                )
-                if taken is None:
-                    raise _KeyTaken
-        except _KeyTaken:
+        # One statement, so one round trip and atomic: the key is claimed first (waiting for a
+        # concurrent insert of the same key, then yielding to it), and the order, its lines
+        # and the first saga log row are inserted only from the claimed key's row.
+        async with self._connection() as conn:
+            claimed = await conn.fetchval(_CREATE_SQL, *_create_arguments(order, idempotency))
+        if not claimed:
             existing = await self.idempotency_record(idempotency.user_id, idempotency.key)
             if existing is None:  # pragma: no cover - keys are never deleted
-                raise
-            raise IdempotencyConflict(existing) from None
+                raise RuntimeError(f"idempotency key {idempotency.key} vanished")
+            raise IdempotencyConflict(existing)
 
     async def get(self, order_id: str) -> Order | None:
         async with self._connection() as conn:
-            row = await conn.fetchrow(
-                f"SELECT {_ORDER_COLUMNS} FROM orders WHERE id = $1", order_id
-            )
-            if row is None:
-                return None
-            return (await self._with_lines(conn, [row]))[0]
+            row = await conn.fetchrow(_GET_SQL, order_id)
+        if row is None:
+            return None
+        lines = [OrderLine(*line) for line in json.loads(row["lines"])]
+        return _order(row, lines)
 
     async def apply(self, transition: Transition) -> Order:
         order = transition.order
-        async with self._connection() as conn, conn.transaction():
-            updated = await conn.fetchval(
-                "UPDATE orders SET status = $3, saga_step = $4, payment_token = $5,"
-                " payment_id = $6, status_reason = $7, version = $8, updated_at = $9"
-                " WHERE id = $1 AND saga_step = $2 AND version = $8 - 1 RETURNING id",
-                order.id,
-                transition.expected.value,
-                order.status.value,
-                order.saga_step.value,
-                order.payment_token,
-                order.payment_id,
-                order.status_reason,
-                order.version,
-                order.updated_at,
-            )
-            if updated is None:
-                raise StaleSagaState(order.id)
-            await _log_step(conn, order, transition.expected)
-            for event in transition.events:
-                await self._outbox(conn, event)
+        arguments = _apply_arguments(transition)
+        async with self._connection() as conn:
+            if not transition.events:
+                # The conditional update and its log row in one statement: one round trip.
+                moved = await conn.fetchval(_APPLY_SQL, *arguments)
+            else:
+                async with conn.transaction():
+                    moved = await conn.fetchval(_APPLY_SQL, *arguments)
+                    if moved is not None:
+                        for event in transition.events:
+                            await self._outbox(conn, event)
+        if moved is None:
+            raise StaleSagaState(order.id)
         return order
 
     async def list_orders(
@@ -206,37 +229,6 @@ class PostgresOrderStore(OrderStore):
                 if acquired:
                     await conn.execute("SELECT pg_advisory_unlock($1)", key)
 
-    async def _insert(self, conn: Connection, order: Order) -> None:
-        await conn.execute(
-            f"INSERT INTO orders ({_ORDER_COLUMNS}, total_minor)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-            order.id,
-            order.user_id,
-            order.status.value,
-            order.saga_step.value,
-            order.currency,
-            order.totals.subtotal,
-            order.totals.tax,
-            order.totals.shipping,
-            json.dumps(asdict(order.shipping_address)),
-            order.payment_token,
-            order.payment_id,
-            order.status_reason,
-            order.version,
-            order.created_at,
-            order.updated_at,
-            order.totals.total,
-        )
-        await conn.executemany(
-            "INSERT INTO order_lines (order_id, line_no, product_id, name, quantity,"
-            " unit_price_minor) VALUES ($1, $2, $3, $4, $5, $6)",
-            [
-                (order.id, number, line.product_id, line.name, line.quantity, line.unit_price)
-                for number, line in enumerate(order.lines, start=1)
-            ],
-        )
-        await _log_step(conn, order, None)
-
     async def _with_lines(self, conn: Connection, rows: Sequence[asyncpg.Record]) -> list[Order]:
         if not rows:
             return []
@@ -275,16 +267,49 @@ def _order(row: asyncpg.Record, lines: list[OrderLine]) -> Order:
     )
 
 
-async def _log_step(conn: Connection, order: Order, from_step: SagaStep | None) -> None:
-    await conn.execute(
-        "INSERT INTO order_saga_log (order_id, from_step, to_step, status, at)"
-        " VALUES ($1, $2, $3, $4, $5)",
+def _create_arguments(order: Order, key: IdempotencyRecord) -> list[Any]:
+    numbers = list(range(1, len(order.lines) + 1))
+    return [
+        key.user_id,
+        key.key,
+        key.request_hash,
         order.id,
-        None if from_step is None else from_step.value,
-        order.saga_step.value,
+        order.user_id,
         order.status.value,
+        order.saga_step.value,
+        order.currency,
+        order.totals.subtotal,
+        order.totals.tax,
+        order.totals.shipping,
+        json.dumps(asdict(order.shipping_address)),
+        order.payment_token,
+        order.payment_id,
+        order.status_reason,
+        order.version,
+        order.created_at,
         order.updated_at,
-    )
+        order.totals.total,
+        numbers,
+        [line.product_id for line in order.lines],
+        [line.name for line in order.lines],
+        [line.quantity for line in order.lines],
+        [line.unit_price for line in order.lines],
+    ]
+
+
+def _apply_arguments(transition: Transition) -> list[Any]:
+    order = transition.order
+    return [
+        order.id,
+        transition.expected.value,
+        order.status.value,
+        order.saga_step.value,
+        order.payment_token,
+        order.payment_id,
+        order.status_reason,
+        order.version,
+        order.updated_at,
+    ]
 
 
 def _filter(query: OrderQuery) -> tuple[list[str], list[Any]]:
