@@ -96,6 +96,9 @@ class LocalPlatform:
                 ports=self._ports_of(component),
             )
             self._processes[component.name] = process
+        if self.mesh is not None:
+            argv = {c.name: c.argv() for c in self.components}
+            self._processes.update((r.name, r) for r in self.mesh.replicas(argv, environments))
         self.supervisor = Supervisor(
             [*self.infra.supervised(), *self._processes.values()],
             self.config.run_dir / STATE_FILE,
@@ -262,12 +265,15 @@ class LocalPlatform:
         """Services, the gateway and, in mesh mode, their sidecars."""
         names = [c.name for c in self.components]
         if self.mesh is not None:
-            names += [f"{w}{SIDECAR_SUFFIX}" for w in self.mesh.workloads]
+            names += list(self.mesh.ports.replica_of)
+            names += [f"{i}{SIDECAR_SUFFIX}" for i in self.mesh.instances]
         return names
 
     def component_healthy(self, name: str) -> bool:
         if self.mesh is not None and name.endswith(SIDECAR_SUFFIX):
             return self.mesh.sidecar_healthy(name.removesuffix(SIDECAR_SUFFIX))
+        if self.mesh is not None and self.mesh.is_replica(name):
+            return grpc_serving(self.mesh.app_address(name))
         if name == GATEWAY:
             return http_ok(f"{self.base_url}/readyz")
         return grpc_serving(self.grpc_address(name))

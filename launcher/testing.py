@@ -14,13 +14,14 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from launcher.components import discover
-from launcher.config import STORE_URL_VARIABLES, PlatformConfig, PortPlan, free_ports, repo_root
+from launcher.config import STORE_URL_VARIABLES, PlatformConfig, PortPlan, repo_root
 from launcher.credentials import CredentialStore
 from launcher.infra import Infrastructure
 from launcher.mailbox import Mailbox
 from launcher.platform import LocalPlatform
 from launcher.process import pid_alive, read_pid, stop_group
 from launcher.sidecars.meshmode import Mesh
+from launcher.sidecars.ports import quiet_ports
 
 STATE_PREFIX = "shopmesh-test-"
 
@@ -112,19 +113,25 @@ class RunningPlatform:
 
 
 def start_platform(
-    infra: Infrastructure, *, load_demo: bool = False, mesh: bool = False
+    infra: Infrastructure,
+    *,
+    load_demo: bool = False,
+    mesh: bool = False,
+    replicas: Mapping[str, int] | None = None,
 ) -> RunningPlatform:
     """Start every existing service and the gateway against `infra`'s stores and ports.
 
-    With `mesh`, every workload runs behind an Envoy sidecar (on more free ports).
+    With `mesh`, every workload runs behind an Envoy sidecar (on more free ports), and
+    `replicas` runs more than one instance of some services, each behind its own sidecar.
     Raises StartError naming the component when anything fails to become healthy.
     """
     sidecars = None
     if mesh:
         services = [c.name for c in discover(infra.config.repo_root) if not c.is_gateway]
         taken = {int(port) for port in infra.config.ports.to_env().values()}
-        unused = (port for port in free_ports() if port not in taken)
-        sidecars = Mesh.plan(infra.config, services, free_ports=unused)
+        sidecars = Mesh.plan(
+            infra.config, services, free_ports=quiet_ports(taken), replicas=replicas
+        )
     platform = LocalPlatform(
         infra.config,
         infra.credentials,

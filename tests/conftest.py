@@ -84,9 +84,14 @@ def shop_platform(shop_infra: Infrastructure) -> Iterator[RunningPlatform]:
     `.base_url` (gateway), `.grpc_addresses["user"]`, `.admin_email`/`.admin_password`,
     `.mailbox` (captured mail). Errors, naming the component, when anything fails to start.
     """
-    running = start_platform(shop_infra, mesh=mesh_requested())
+    mesh = mesh_requested()
+    running = start_platform(shop_infra, mesh=mesh, replicas=MESH_REPLICAS if mesh else None)
     yield running
     running.platform.stop()
+
+
+# In mesh mode the catalog runs twice, so that the sidecars can retry around a lost replica.
+MESH_REPLICAS = {"catalog": 2}
 
 
 def mesh_requested() -> bool:
@@ -103,6 +108,6 @@ def shop_mesh_platform(
     if mesh_requested():
         yield request.getfixturevalue("shop_platform")
         return
-    running = start_platform(shop_infra, mesh=True)
+    running = start_platform(shop_infra, mesh=True, replicas=MESH_REPLICAS)
     yield running
     running.platform.stop()

@@ -76,6 +76,8 @@ class Mesh:
         self.services = list(services)
         self.workloads = [*self.services, GATEWAY]
         self.ports = ports
+        # Every sidecar: one per workload, one per further replica of a service.
+        self.instances = [*self.workloads, *ports.replica_of]
         self._envoy = load_module(config.repo_root, "envoy")
         policy_module = load_module(config.repo_root, "policy")
         self.policy: Any = policy_module.Policy.load(
@@ -103,8 +105,10 @@ class Mesh:
         *,
         free_ports: Iterator[int] | None = None,
         lifetime: datetime.timedelta = DEFAULT_LIFETIME,
+        replicas: Mapping[str, int] | None = None,
     ) -> Mesh:
-        """Fixed ports for `shop up --mesh`; free ones (from `free_ports`) for tests."""
+        """Fixed ports for `shop up --mesh`; free ones (from `free_ports`) for tests, which may
+        also ask for several `replicas` of a service (each with its own sidecar)."""
         policy = load_module(config.repo_root, "policy").Policy.load(
             config.repo_root / "deploy" / "mesh" / "policy.yaml"
         )
@@ -116,7 +120,7 @@ class Mesh:
         if free_ports is None:
             ports = MeshPorts.fixed(grpc, upstreams)
         else:
-            ports = MeshPorts.free(services, upstreams, free_ports)
+            ports = MeshPorts.free(services, upstreams, free_ports, replicas)
         return cls(config, services, ports, lifetime=lifetime)
 
     @classmethod
@@ -140,9 +144,9 @@ class Mesh:
         self.identities.issue_all()
         bootstraps = self.directory / "envoy"
         bootstraps.mkdir(exist_ok=True)
-        for workload in self.workloads:
-            document = self._envoy.bootstrap(self.policy, self._sidecar_plan(workload))
-            self.bootstrap_path(workload).write_text(json.dumps(document, indent=1) + "\n")
+        for instance in self.instances:
+            document = self._envoy.bootstrap(self.policy, self._sidecar_plan(instance))
+            self.bootstrap_path(instance).write_text(json.dumps(document, indent=1) + "\n")
         self.ports.save(self.directory / PORTS_FILE)
 
     def start_rotation(self, check_every: float = 5.0) -> None:
@@ -161,11 +165,11 @@ class Mesh:
     def sidecars(self) -> list[ManagedProcess]:
         return [
             ManagedProcess(
-                sidecar_name(workload),
+                sidecar_name(instance),
                 [
                     str(envoy_binary()),
                     "--config-path",
-                    str(self.bootstrap_path(workload)),
+                    str(self.bootstrap_path(instance)),
                     # Several Envoys on one machine: no shared memory for hot restarts.
                     "--disable-hot-restart",
                     "--concurrency",
@@ -175,30 +179,62 @@ class Mesh:
                     "--drain-time-s",
                     "1",
                 ],
-                log_path=self.config.log_dir / f"{sidecar_name(workload)}.log",
-                pid_path=self.config.run_dir / f"{sidecar_name(workload)}.pid",
+                log_path=self.config.log_dir / f"{sidecar_name(instance)}.log",
+                pid_path=self.config.run_dir / f"{sidecar_name(instance)}.pid",
                 cwd=self.config.repo_root,
-                ports=self._listening_ports(workload),
+                ports=self._listening_ports(instance),
             )
-            for workload in self.workloads
+            for instance in self.instances
         ]
+
+    def replicas(
+        self, argv_of: Mapping[str, Sequence[str]], environments: Mapping[str, Mapping[str, str]]
+    ) -> list[ManagedProcess]:
+        """The further replicas of services, from their service's command and environment."""
+        return [
+            ManagedProcess(
+                replica,
+                argv_of[service],
+                log_path=self.config.log_dir / f"{replica}.log",
+                pid_path=self.config.run_dir / f"{replica}.pid",
+                env=self.environment(replica, environments[service]),
+                cwd=self.config.repo_root,
+                ports=[self.ports.app[replica], self.ports.metrics[replica]],
+            )
+            for replica, service in self.ports.replica_of.items()
+        ]
+
+    def is_replica(self, name: str) -> bool:
+        return name in self.ports.replica_of
 
     # What the applications see ------------------------------------------------------------
 
-    def environment(self, workload: str, env: Mapping[str, str]) -> dict[str, str]:
+    def environment(self, instance: str, env: Mapping[str, str]) -> dict[str, str]:
         """`env` with the app on its private port and upstreams behind its own sidecar."""
         changed = dict(env)
-        if workload != GATEWAY:
-            changed["GRPC_PORT"] = str(self.ports.app[workload])
-        for upstream, port in self.ports.outbound[workload].items():
+        if instance != GATEWAY:
+            changed["GRPC_PORT"] = str(self.ports.app[instance])
+        if instance in self.ports.metrics:
+            changed["METRICS_PORT"] = str(self.ports.metrics[instance])
+        for upstream, port in self.ports.outbound[instance].items():
             changed[upstream_env_name(upstream)] = f"{LOOPBACK}:{port}"
         return changed
 
     def app_address(self, service: str) -> str:
         return f"{LOOPBACK}:{self.ports.app[service]}"
 
-    def inbound_address(self, service: str) -> str:
-        return f"{LOOPBACK}:{self.config.ports.grpc[service]}"
+    def inbound_address(self, instance: str) -> str:
+        return f"{LOOPBACK}:{self.inbound_port(instance)}"
+
+    def inbound_port(self, instance: str) -> int:
+        if instance in self.ports.inbound:
+            return self.ports.inbound[instance]
+        return self.config.ports.grpc[instance]
+
+    def replica_inbound_ports(self, service: str) -> list[int]:
+        """The public ports of every replica of `service`, the first one first."""
+        further = [r for r, s in self.ports.replica_of.items() if s == service]
+        return [self.inbound_port(service), *(self.ports.inbound[r] for r in further)]
 
     def outbound_address(self, workload: str, upstream: str) -> str:
         return f"{LOOPBACK}:{self.ports.outbound[workload][upstream]}"
@@ -218,13 +254,16 @@ class Mesh:
 
     def endpoints(self) -> list[MeshEndpoint]:
         rows = []
-        for workload in self.workloads:
-            name = sidecar_name(workload)
-            rows.append(MeshEndpoint(name, "admin", self.admin_url(workload)))
+        for instance in self.instances:
+            name = sidecar_name(instance)
+            rows.append(MeshEndpoint(name, "admin", self.admin_url(instance)))
             rows.append(
-                MeshEndpoint(name, "metrics", f"{self.admin_url(workload)}/stats/prometheus")
+                MeshEndpoint(name, "metrics", f"{self.admin_url(instance)}/stats/prometheus")
             )
         rows += [MeshEndpoint(s, "app (private)", self.app_address(s)) for s in self.services]
+        for replica in self.ports.replica_of:
+            rows.append(MeshEndpoint(replica, "grpc", self.inbound_address(replica)))
+            rows.append(MeshEndpoint(replica, "app (private)", self.app_address(replica)))
         return rows
 
     def grpcurl_command(self, service: str = "catalog") -> str:
@@ -247,23 +286,26 @@ class Mesh:
 
     # Sidecar plans ------------------------------------------------------------------------
 
-    def _sidecar_plan(self, workload: str) -> Any:
-        outbound = self.ports.outbound[workload]
+    def _sidecar_plan(self, instance: str) -> Any:
+        # Replicas share their service's identity, as the pods of one Deployment share its
+        # ServiceAccount.
+        workload = self.ports.replica_of.get(instance, instance)
+        outbound = self.ports.outbound[instance]
         is_service = workload != GATEWAY
         return self._envoy.SidecarPlan(
             workload=workload,
             namespace=self.namespace,
-            admin=self.ports.admin[workload],
+            admin=self.ports.admin[instance],
             certificate_sds=self.identity_files(workload).sds,
             trusted_ca=self.trusted_ca,
-            inbound=self.config.ports.grpc[workload] if is_service else None,
-            app=self.ports.app[workload] if is_service else None,
+            inbound=self.inbound_port(instance) if is_service else None,
+            app=self.ports.app[instance] if is_service else None,
             outbound=outbound,
-            peers={upstream: [self.config.ports.grpc[upstream]] for upstream in outbound},
+            peers={upstream: self.replica_inbound_ports(upstream) for upstream in outbound},
         )
 
-    def _listening_ports(self, workload: str) -> list[int]:
-        ports = [self.ports.admin[workload], *self.ports.outbound[workload].values()]
-        if workload != GATEWAY:
-            ports.append(self.config.ports.grpc[workload])
+    def _listening_ports(self, instance: str) -> list[int]:
+        ports = [self.ports.admin[instance], *self.ports.outbound[instance].values()]
+        if instance != GATEWAY:
+            ports.append(self.inbound_port(instance))
         return ports

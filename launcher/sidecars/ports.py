@@ -4,8 +4,10 @@ and the outbound listeners a workload dials to reach its upstreams."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+import random
+import socket
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
@@ -16,13 +18,23 @@ ADMIN_OFFSET: Final = 3000
 GATEWAY_ADMIN: Final = 53080
 OUTBOUND_BASE: Final = 54000
 OUTBOUND_BLOCK: Final = 20
+# Test meshes take ports below Linux's ephemeral range (32768-60999), where the kernel hands
+# out neither other test sessions' port-0 binds nor outgoing connections' source ports.
+QUIET_RANGE: Final = range(20000, 32000)
 
 
 @dataclass(frozen=True)
 class MeshPorts:
+    """Ports by instance: a workload's first instance has the workload's name, further
+    replicas of a service are `<service>-2`, `<service>-3`... (`replica_of` names their service;
+    `inbound` and `metrics` hold their public and metrics ports)."""
+
     app: Mapping[str, int]
     admin: Mapping[str, int]
     outbound: Mapping[str, Mapping[str, int]]
+    replica_of: Mapping[str, str] = field(default_factory=dict)
+    inbound: Mapping[str, int] = field(default_factory=dict)
+    metrics: Mapping[str, int] = field(default_factory=dict)
 
     @classmethod
     def fixed(
@@ -48,26 +60,41 @@ class MeshPorts:
 
     @classmethod
     def free(
-        cls, services: Sequence[str], upstreams: Mapping[str, Sequence[str]], ports: Iterator[int]
+        cls,
+        services: Sequence[str],
+        upstreams: Mapping[str, Sequence[str]],
+        ports: Iterator[int],
+        replicas: Mapping[str, int] | None = None,
     ) -> MeshPorts:
-        """Currently unused ports, so a test's mesh runs beside a developer's platform."""
+        """Currently unused ports, so a test's mesh runs beside a developer's platform;
+        `replicas` asks for more than one instance of some services."""
+        replica_of = {
+            f"{service}-{number}": service
+            for service, count in (replicas or {}).items()
+            for number in range(2, count + 1)
+        }
+        instances = {**{name: name for name in upstreams}, **replica_of}
         return cls(
-            app={name: next(ports) for name in services},
-            admin={name: next(ports) for name in upstreams},
+            app={name: next(ports) for name in [*services, *replica_of]},
+            admin={name: next(ports) for name in instances},
             outbound={
-                name: {upstream: next(ports) for upstream in targets}
-                for name, targets in upstreams.items()
+                name: {upstream: next(ports) for upstream in upstreams[workload]}
+                for name, workload in instances.items()
             },
+            replica_of=replica_of,
+            inbound={name: next(ports) for name in replica_of},
+            metrics={name: next(ports) for name in replica_of},
         )
 
-    def all_ports(self) -> list[int]:
-        ports = [*self.app.values(), *self.admin.values()]
-        for targets in self.outbound.values():
-            ports += targets.values()
-        return ports
-
     def save(self, path: Path) -> None:
-        document = {"app": self.app, "admin": self.admin, "outbound": self.outbound}
+        document = {
+            "app": self.app,
+            "admin": self.admin,
+            "outbound": self.outbound,
+            "replica_of": self.replica_of,
+            "inbound": self.inbound,
+            "metrics": self.metrics,
+        }
         path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
 
     @classmethod
@@ -80,4 +107,23 @@ class MeshPorts:
                 name: {k: int(v) for k, v in targets.items()}
                 for name, targets in document["outbound"].items()
             },
+            replica_of=dict(document.get("replica_of", {})),
+            inbound={k: int(v) for k, v in document.get("inbound", {}).items()},
+            metrics={k: int(v) for k, v in document.get("metrics", {}).items()},
         )
+
+
+def quiet_ports(taken: Collection[int] = ()) -> Iterator[int]:
+    """Distinct ports of QUIET_RANGE that nothing listens on right now."""
+    seen = set(taken)
+    while True:
+        port = random.choice(QUIET_RANGE)
+        if port in seen:
+            continue
+        seen.add(port)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        yield port
