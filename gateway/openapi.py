@@ -6,6 +6,7 @@ rule says; message schemas in `components` with `buf.validate` rules as JSON Sch
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
@@ -27,6 +28,8 @@ Schema = dict[str, Any]
 
 _STATUS_REF: Final = "#/components/schemas/google.rpc.Status"
 _MAX_QUERY_DEPTH: Final = 3
+# What the gateway accepts in an Idempotency-Key header: 1-255 visible ASCII characters.
+_IDEMPOTENCY_KEY_PATTERN: Final = "^[\\x21-\\x7e]{1,255}$"
 # Message types with no string form cannot be query parameters.
 _NOT_IN_QUERY: Final = frozenset(
     {"google.protobuf.Any", "google.protobuf.Struct", "google.protobuf.ListValue"}
@@ -99,10 +102,11 @@ def build_openapi(
     routes: Sequence[Route], *, title: str = "shopmesh API", version: str = "v1"
 ) -> dict[str, Any]:
     schemas = _Schemas()
+    names = _PathNames(routes)
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
-        path = paths.setdefault(route.template.openapi_path(), {})
-        path[route.http_method.lower()] = _operation(route, schemas)
+        path = paths.setdefault(names.path(route), {})
+        path[route.http_method.lower()] = _operation(route, schemas, names.names(route))
     components = {
         "schemas": {
             **schemas.defined,
@@ -127,10 +131,50 @@ def build_openapi(
     }
 
 
-def _operation(route: Route, schemas: _Schemas) -> dict[str, Any]:
+class _PathNames:
+    """Names of path variables in the document, one set per URL shape.
+
+    OpenAPI tools read a dot in a parameter's name as attribute access (RFC 6570), and
+    OpenAPI forbids two paths that differ only in their placeholders' names. So the variables
+    of routes with the same shape (`/v1/products/{id}` and `/v1/products/{product.id}`) share
+    one name per position: a plain field's proto name when some route has one there, else the
+    nested path flattened (`preferences.user_id` -> `preferences_user_id`). The URLs and the
+    gateway's routing are unchanged; only the placeholders are named differently.
+    """
+
+    def __init__(self, routes: Sequence[Route]) -> None:
+        self._names: dict[str, list[str]] = {}
+        for route in sorted(routes, key=lambda r: any(len(v.field_path) > 1 for v in _vars(r))):
+            names = self._names.setdefault(_shape(route), [])
+            for position, variable in enumerate(_vars(route)):
+                if position == len(names):
+                    names.append("_".join(variable.field_path))
+
+    def names(self, route: Route) -> dict[str, str]:
+        """Document name of each of the route's variables, by its dotted field path."""
+        shared = self._names[_shape(route)]
+        return {".".join(v.field_path): shared[i] for i, v in enumerate(_vars(route))}
+
+    def path(self, route: Route) -> str:
+        path = route.template.openapi_path()
+        for dotted, name in self.names(route).items():
+            path = path.replace("{" + dotted + "}", "{" + name + "}")
+        return path
+
+
+def _vars(route: Route) -> list[Any]:
+    return list(route.template.variables)
+
+
+def _shape(route: Route) -> str:
+    """The route's path with every placeholder blanked: routes with one shape are one URL."""
+    return re.sub(r"\{[^}]*\}", "{}", route.template.openapi_path())
+
+
+def _operation(route: Route, schemas: _Schemas, names: dict[str, str]) -> dict[str, Any]:
     request_type = route.method.input_type
     path_fields = [".".join(v.field_path) for v in route.template.variables]
-    parameters = [_path_parameter(route, name, schemas) for name in path_fields]
+    parameters = [_path_parameter(route, name, names[name], schemas) for name in path_fields]
     for index, segment in enumerate(route.template.segments):
         if segment in ("*", "**"):
             parameters.append(
@@ -149,9 +193,11 @@ def _operation(route: Route, schemas: _Schemas) -> dict[str, Any]:
             {
                 "name": "Idempotency-Key",
                 "in": "header",
-                "required": False,
-                "description": "Retrying with the same key returns the first result.",
-                "schema": {"type": "string", "maxLength": 255},
+                # The methods that take one refuse to run without it (a retry must be safe).
+                "required": True,
+                "description": "A unique value per attempt (e.g. a UUID); retrying with the "
+                "same key returns the first result.",
+                "schema": {"type": "string", "pattern": _IDEMPOTENCY_KEY_PATTERN},
             }
         )
     operation: dict[str, Any] = {
@@ -168,10 +214,12 @@ def _operation(route: Route, schemas: _Schemas) -> dict[str, Any]:
     return operation
 
 
-def _path_parameter(route: Route, name: str, schemas: _Schemas) -> dict[str, Any]:
+def _path_parameter(
+    route: Route, name: str, document_name: str, schemas: _Schemas
+) -> dict[str, Any]:
     chain = resolve_path(route.method.input_type, name)
     assert chain is not None
-    schema, _ = _with_rules(chain[-1], schemas.field(chain[-1]))
+    schema, _ = _with_rules(chain[-1], schemas.field(chain[-1]), in_path=True)
     variable = next(v for v in route.template.variables if ".".join(v.field_path) == name)
     if variable.segments != ("*",):
         schema["pattern"] = (
@@ -179,7 +227,15 @@ def _path_parameter(route: Route, name: str, schemas: _Schemas) -> dict[str, Any
             + "/".join("[^/]+" if s == "*" else ".+" if s == "**" else s for s in variable.segments)
             + "$"
         )
-    return {"name": name, "in": "path", "required": True, "schema": schema}
+    parameter: dict[str, Any] = {
+        "name": document_name,
+        "in": "path",
+        "required": True,
+        "schema": schema,
+    }
+    if document_name != name:
+        parameter["description"] = f"The request's `{name}` field."
+    return parameter
 
 
 def _query_parameters(
@@ -205,15 +261,27 @@ def _query_parameters(
                 nested, proto_path + ".", excluded, schemas, depth + 1, (*seen, full)
             )
             continue
+        schema, required = _with_rules(field, schemas.field(field))
         parameter: dict[str, Any] = {
             "name": _json_name_path(prefix, field),
             "in": "query",
-            "required": False,
-            "schema": schemas.field(field),
+            # A rule that requires a nested field applies only when its parent is sent.
+            "required": required and depth == 0,
+            "schema": schema,
         }
         if is_repeated(field):
             parameter.update(style="form", explode=True)
+        elif not parameter["required"] and not _textual(field):
+            # The gateway reads `?pageSize=` (an empty form field) as "not given".
+            parameter["allowEmptyValue"] = True
         yield parameter
+
+
+def _textual(field: FieldDescriptor) -> bool:
+    """Whether an empty string is a value of this field (strings and bytes, also wrapped)."""
+    if message_name(field) in WRAPPER_TYPES and field.message_type is not None:
+        field = field.message_type.fields_by_name["value"]
+    return field.type in (FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_BYTES)
 
 
 def _json_name_path(prefix: str, field: FieldDescriptor) -> str:
@@ -247,8 +315,30 @@ def _request_body(route: Route, path_fields: list[str], schemas: _Schemas) -> di
             if required:
                 schema["required"] = required
     else:
-        schema = schemas.field(request_type.fields_by_name[route.body])
-    return {"required": False, "content": {"application/json": {"schema": schema}}}
+        body_field = request_type.fields_by_name[route.body]
+        schema = schemas.field(body_field)
+        prefix = f"{route.body}."
+        from_path = [p.removeprefix(prefix) for p in path_fields if p.startswith(prefix)]
+        if from_path and body_field.message_type is not None:
+            schema = _without_required(schemas, body_field.message_type, from_path)
+    # An absent body is an empty message: required as soon as some field must be sent.
+    must_send = bool(schemas.resolve(schema).get("required"))
+    return {"required": must_send, "content": {"application/json": {"schema": schema}}}
+
+
+def _without_required(schemas: _Schemas, message: Descriptor, from_path: list[str]) -> Schema:
+    """`message`'s schema where the fields the path supplies (`{product.id}`) may be left out:
+    the gateway sets them from the URL, overriding the body's value."""
+    schemas.message(message)
+    base = schemas.defined[message.full_name]
+    names = {message.fields_by_name[f].json_name for f in from_path if f in message.fields_by_name}
+    schema = dict(base)
+    required = [r for r in base.get("required", []) if r not in names]
+    if required:
+        schema["required"] = required
+    else:
+        schema.pop("required", None)
+    return schema
 
 
 def _responses(route: Route, schemas: _Schemas) -> dict[str, Any]:
@@ -276,6 +366,13 @@ class _Schemas:
 
     def __init__(self) -> None:
         self.defined: dict[str, Schema] = {}
+
+    def resolve(self, schema: Schema) -> Schema:
+        """The component a `$ref` schema points at (other schemas as they are)."""
+        reference = schema.get("$ref")
+        if not isinstance(reference, str):
+            return schema
+        return self.defined.get(reference.rsplit("/", 1)[-1], {})
 
     def message(self, descriptor: Descriptor) -> Schema:
         name = descriptor.full_name
@@ -320,8 +417,17 @@ class _Schemas:
         return dict(_SCALARS[field.type])
 
 
-def _enum(enum: EnumDescriptor) -> Schema:
-    return {"type": "string", "enum": [value.name for value in enum.values]}
+def _enum(enum: EnumDescriptor, numbers: Iterable[int] | None = None) -> Schema:
+    """Proto3 JSON enum: the value's name (what the gateway answers), or its number (which
+    clients may send, as proto3 JSON allows)."""
+    allowed = set(numbers) if numbers is not None else {value.number for value in enum.values}
+    values = [value for value in enum.values if value.number in allowed]
+    return {
+        "anyOf": [
+            {"type": "string", "enum": [value.name for value in values]},
+            {"type": "integer", "enum": sorted({value.number for value in values})},
+        ]
+    }
 
 
 # --- buf.validate rules -> JSON Schema keywords -------------------------------------------
@@ -347,6 +453,10 @@ _REPEATED_KEYWORDS: Final = {
     "unique": "uniqueItems",
 }
 _MAP_KEYWORDS: Final = {"min_pairs": "minProperties", "max_pairs": "maxProperties"}
+_MIN_COUNT_RULES: Final = ("min_items", "min_pairs")
+# buf.validate.Ignore values.
+_IGNORE_IF_ZERO_VALUE: Final = 1
+_IGNORE_ALWAYS: Final = 3
 _NUMBER_KINDS: Final = frozenset(
     {
         "int32",
@@ -365,17 +475,91 @@ _NUMBER_KINDS: Final = frozenset(
 )
 
 
-def _with_rules(field: FieldDescriptor, schema: Schema) -> tuple[Schema, bool]:
+def _with_rules(
+    field: FieldDescriptor, schema: Schema, *, in_path: bool = False
+) -> tuple[Schema, bool]:
     """The field's schema with its `buf.validate.field` rules applied, and whether the
-    rules make it required."""
+    rules make it required: by the `required` rule, or because they reject the zero value
+    that an absent field (without presence) stands for."""
     rules = _field_rules(field)
-    if rules is None:
+    if rules is None or rules.ignore == _IGNORE_ALWAYS:
         return schema, False
-    schema = dict(schema)
+    ruled = _apply_rules(field, dict(schema), rules)
+    # With presence (proto3 `optional`, messages) an explicit zero is still checked.
+    zero_ignored = rules.ignore == _IGNORE_IF_ZERO_VALUE and not field.has_presence
+    if in_path:
+        # A path variable is never empty (a segment has at least one character).
+        if ruled.get("type") == "string" and "minLength" not in ruled:
+            ruled["minLength"] = 1
+        return ruled, True
+    if zero_ignored:
+        return _or_zero(field, ruled), False
     required = bool(getattr(rules, "required", False))
+    return ruled, required or (not field.has_presence and _rejects_zero(field, rules))
+
+
+def _rejects_zero(field: FieldDescriptor, rules: Any) -> bool:
+    """Whether the rules fail a field's zero value (so clients must send the field)."""
     kind = rules.WhichOneof("type")
     if kind is None:
-        return schema, required
+        return False
+    sub = getattr(rules, kind)
+    if kind in ("repeated", "map"):
+        return any(_has(sub, rule) and int(getattr(sub, rule)) > 0 for rule in _MIN_COUNT_RULES)
+    if kind == "string":
+        if any(_has(sub, rule) and int(getattr(sub, rule)) > 0 for rule in ("min_len", "len")):
+            return True
+        if _has(sub, "pattern") and re.search(sub.pattern, "") is None:
+            return True
+        if any(_has(sub, rule) and getattr(sub, rule) for rule in _STRING_FORMATS):
+            return True
+        return _excludes(sub, "")
+    if kind in _NUMBER_KINDS:
+        bounds = {rule: float(getattr(sub, rule)) for rule in _NUMBER_KEYWORDS if _has(sub, rule)}
+        if bounds.get("gt", -1.0) >= 0 or bounds.get("gte", 0.0) > 0:
+            return True
+        if bounds.get("lt", 1.0) <= 0 or bounds.get("lte", 0.0) < 0:
+            return True
+        return _excludes(sub, 0)
+    if kind == "enum":
+        allowed = list(getattr(sub, "in", ()))
+        return bool(allowed) and 0 not in allowed or 0 in list(getattr(sub, "not_in", ()))
+    return False
+
+
+def _excludes(rules: Any, zero: str | int) -> bool:
+    allowed = list(getattr(rules, "in", ()))
+    if allowed and zero not in allowed:
+        return True
+    return _has(rules, "const") and rules.const != zero
+
+
+def _or_zero(field: FieldDescriptor, ruled: Schema) -> Schema:
+    """`ruled`, or the field's zero value, which the ignore rule lets through unchecked."""
+    if is_map(field):
+        return {"anyOf": [ruled, {"type": "object", "maxProperties": 0}]}
+    if is_repeated(field):
+        return {"anyOf": [ruled, {"type": "array", "maxItems": 0}]}
+    return {"anyOf": [ruled, {"const": _zero_value(field)}]}
+
+
+def _zero_value(field: FieldDescriptor) -> str | int | bool:
+    if field.type == FieldDescriptor.TYPE_ENUM:
+        assert field.enum_type is not None
+        return str(field.enum_type.values_by_number[0].name)
+    if field.type in (FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_BYTES):
+        return ""
+    if field.type == FieldDescriptor.TYPE_BOOL:
+        return False
+    if _SCALARS[field.type]["type"] == "string":  # 64-bit integers travel as strings
+        return "0"
+    return 0
+
+
+def _apply_rules(field: FieldDescriptor, schema: Schema, rules: Any) -> Schema:
+    kind = rules.WhichOneof("type")
+    if kind is None:
+        return schema
     sub = getattr(rules, kind)
     if kind == "repeated":
         _apply(schema, sub, _REPEATED_KEYWORDS)
@@ -385,29 +569,29 @@ def _with_rules(field: FieldDescriptor, schema: Schema) -> tuple[Schema, bool]:
                 schema["items"] = _apply_scalar(
                     dict(schema["items"]), inner_kind, getattr(sub.items, inner_kind)
                 )
-        return schema, required
+        return schema
     if kind == "map":
         _apply(schema, sub, _MAP_KEYWORDS)
-        return schema, required
+        return schema
     if kind == "enum":
-        return _enum_rules(field, schema, sub), required
+        return _enum_rules(field, schema, sub)
     if "$ref" in schema:
         schema = {"allOf": [schema]}
-    return _apply_scalar(schema, kind, sub), required
+    return _apply_scalar(schema, kind, sub)
 
 
 def _enum_rules(field: FieldDescriptor, schema: Schema, rules: Any) -> Schema:
     allowed = {int(n) for n in getattr(rules, "in", ())}
     denied = {int(n) for n in getattr(rules, "not_in", ())}
     enum = field.enum_type
-    if enum is None or "enum" not in schema or not (allowed or denied):
+    if enum is None or "anyOf" not in schema or not (allowed or denied):
         return schema
-    schema["enum"] = [
-        v.name
+    numbers = [
+        v.number
         for v in enum.values
         if (not allowed or v.number in allowed) and v.number not in denied
     ]
-    return schema
+    return _enum(enum, numbers)
 
 
 def _apply_scalar(schema: Schema, kind: str, rules: Any) -> Schema:

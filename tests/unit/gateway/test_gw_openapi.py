@@ -48,8 +48,9 @@ def test_path_parameters_with_resource_patterns(spec: dict[str, Any]) -> None:
     (name,) = params(op(spec, "/v1/{name}", "get"), "path").values()
     assert name["required"] is True
     assert name["schema"]["pattern"] == "^shops/[^/]+/things/[^/]+$"
-    deep = params(op(spec, "/v1/deep/{nested.b}/{nested.inner.b}", "get"), "path")
-    assert set(deep) == {"nested.b", "nested.inner.b"}
+    # Nested variables are flattened: tools read a dot in a parameter name as attribute access.
+    deep = params(op(spec, "/v1/deep/{nested_b}/{nested_inner_b}", "get"), "path")
+    assert set(deep) == {"nested_b", "nested_inner_b"}
     files = params(op(spec, "/v1/files/{id}", "get"), "path")
     assert files["id"]["schema"]["pattern"] == "^.+$"
     wild = params(op(spec, "/v1/wild/{_segment2}/x/{id}", "get"), "path")
@@ -72,7 +73,11 @@ def test_query_parameters_for_unbound_fields(spec: dict[str, Any]) -> None:
     } <= set(query)
     assert query["tags"]["schema"] == {"type": "array", "items": {"type": "string"}}
     assert query["tags"]["explode"] is True
-    assert query["color"]["schema"]["enum"] == ["COLOR_UNSPECIFIED", "COLOR_RED", "COLOR_BLUE"]
+    # Names, or numbers (proto3 JSON parsers accept both; the gateway answers with names).
+    assert query["color"]["schema"]["anyOf"] == [
+        {"type": "string", "enum": ["COLOR_UNSPECIFIED", "COLOR_RED", "COLOR_BLUE"]},
+        {"type": "integer", "enum": [0, 1, 2]},
+    ]
     assert query["ts"]["schema"]["format"] == "date-time"
     # No string form: not a query parameter.
     assert not {"attrs", "anything", "counts", "children.b"} & set(query)
@@ -152,7 +157,15 @@ CONSTRAINTS = [
     ("amount", {"exclusiveMinimum": 0, "exclusiveMaximum": 1000000}),
     ("ratio", {"minimum": 0, "maximum": 1}),
     ("tags", {"minItems": 1, "maxItems": 5, "uniqueItems": True}),
-    ("size", {"enum": ["SIZE_S", "SIZE_M", "SIZE_L"]}),
+    (
+        "size",
+        {
+            "anyOf": [
+                {"type": "string", "enum": ["SIZE_S", "SIZE_M", "SIZE_L"]},
+                {"type": "integer", "enum": [1, 2, 3]},
+            ]
+        },
+    ),
     ("labels", {"maxProperties": 3}),
     ("choice", {"enum": ["a", "b"]}),
     ("stars", {"minimum": 1, "maximum": 5}),
@@ -170,9 +183,14 @@ def test_buf_validate_rules_become_keywords(
 
 def test_required_and_item_rules(spec: dict[str, Any]) -> None:
     schema = spec["components"]["schemas"]["gwtest.v1.Validated"]
-    assert schema["required"] == ["email"]
+    # `required`, and every field without presence whose rules fail its zero value (an absent
+    # field is its zero value): ratio (0 is in range) and labels (no minimum) may be left out.
+    assert schema["required"] == [
+        *("id", "email", "code", "name", "uid", "quantity", "amount", "tags", "size", "choice"),
+        "stars",
+    ]
     assert schema["properties"]["tags"]["items"] == {"type": "string", "minLength": 2}
     put = op(spec, "/v1/validated/{id}", "put")
     assert params(put, "path")["id"]["schema"]["pattern"] == "^[a-z0-9-]{1,36}$"
     body = put["requestBody"]["content"]["application/json"]["schema"]
-    assert "id" not in body["properties"] and body["required"] == ["email"]
+    assert "id" not in body["properties"] and body["required"][:2] == ["email", "code"]
