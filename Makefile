@@ -61,5 +61,6 @@ test-browser: install
 test-mesh: install
 	SHOP_E2E_MESH=1 $(PY) -m pytest tests/e2e tests/integration/meshmode
 
+## bench: the side-by-side benchmark (BENCH_QUICK=1 for a short run); tables in bench/results/
 bench: install
-	$(PY) bench/gateway_vs_grpc.py
+	$(PY) -m bench.run

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,11 +36,21 @@ LOGIN_METHOD: Final = "shop.user.v1.UserService.Login"
 DEFAULT_ROUTE_TIMEOUTS: Final = {"shop.order.v1.OrderService.PlaceOrder": 20.0}
 
 
+def default_workers() -> int:
+    """As many workers as this process may run on cores (at most 64)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 64))
+
+
 @dataclass(frozen=True, slots=True)
 class GatewaySettings:
     host: str = "0.0.0.0"
     port: int = 8080
-    workers: int = 1
+    # One worker process per core by default (GATEWAY_WORKERS overrides).
+    workers: int = field(default_factory=default_workers)
     metrics_port: int = 9080
     log_level: str = "INFO"
     otlp_endpoint: str | None = None
@@ -82,7 +93,7 @@ class GatewaySettings:
         return cls(
             host=env.string("GATEWAY_HOST", "0.0.0.0"),
             port=env.port("GATEWAY_PORT", 8080),
-            workers=env.integer("GATEWAY_WORKERS", 1, minimum=1, maximum=64),
+            workers=env.integer("GATEWAY_WORKERS", default_workers(), minimum=1, maximum=64),
             metrics_port=env.port("GATEWAY_METRICS_PORT", 9080),
             log_level=env.choice("LOG_LEVEL", LOG_LEVELS, "INFO"),
             otlp_endpoint=env.optional_string("OTEL_EXPORTER_OTLP_ENDPOINT"),
