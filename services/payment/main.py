@@ -10,13 +10,14 @@ from mesh.bootstrap import Runtime
 from mesh.events import EventPublisher, Outbox, OutboxRelay
 from mesh.postgres import open_pool, pool_probe
 from mesh.server import ServiceSpec
-from services.payment.adapters.postgres import PostgresPaymentStore
-from services.payment.adapters.sandbox import SandboxProvider
-from services.payment.domain.provider import PaymentProvider
-from services.payment.events import PRODUCER, OutboxEvents
-from services.payment.payments import Payments
-from services.payment.servicer import PaymentServicer
-from services.payment.settings import Settings
+
+from .adapters.events import PRODUCER, OutboxEvents
+from .adapters.postgres import PostgresPaymentStore
+from .adapters.sandbox import SandboxProvider
+from .service_layer.payments import Payments
+from .service_layer.ports import PaymentProvider
+from .servicer import PaymentServicer
+from .settings import Settings
 
 SERVICE_NAME = payment_pb2.DESCRIPTOR.services_by_name["PaymentService"].full_name
 
@@ -33,7 +34,12 @@ async def build(runtime: Runtime, *, provider: PaymentProvider | None = None) ->
     )
 
     publisher = EventPublisher(settings.kafka_bootstrap_servers, client_id=PRODUCER)
-    await publisher.start()
+    try:
+        await publisher.start()
+    except BaseException:
+        # The runtime only cleans up what build returned; a failed start closes its own pool.
+        await pool.close()
+        raise
     payments = Payments(
         PostgresPaymentStore(pool, OutboxEvents(Outbox())),
         provider or SandboxProvider(settings.sandbox),

@@ -9,11 +9,13 @@ from shop.payment.v1 import payment_pb2, payment_pb2_grpc
 
 from mesh.auth.identity import current_identity
 from mesh.money import to_minor_units
-from services.payment.domain.model import ChargeRequest
-from services.payment.messages import payment_message
-from services.payment.payments import Payments
+
+from .adapters.protos import payment_message
+from .domain.model import ChargeRequest
+from .service_layer.payments import Payments
 
 Context = aio.ServicerContext[Any, Any]
+
 
 class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     def __init__(self, payments: Payments) -> None:

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from mesh.settings import Env, SettingsError
-from services.payment.adapters.sandbox import SandboxLatency
+
+from .adapters.sandbox import SandboxLatency
 
 
 @dataclass(frozen=True, slots=True)

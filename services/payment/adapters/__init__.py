@@ -1,1 +1,1 @@
-"""The payment service's ports to the outside: PostgreSQL and the card processor."""
+"""The payment service's adapters: PostgreSQL, the sandbox processor, protos and events."""

@@ -10,18 +10,11 @@ from typing import Any, TypeAlias
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from services.payment.adapters.store import (
-    ChargeSlot,
-    PaymentStore,
-    RefundKeyTakenError,
-    RefundSlot,
-)
-from services.payment.domain.events import PaymentEvent
-from services.payment.domain.model import Payment, PaymentStatus, Refund
+from ..domain.events import PaymentEvent
+from ..domain.model import Payment, PaymentStatus, Refund
+from ..service_layer.ports import ChargeSlot, PaymentStore, RefundKeyTakenError, RefundSlot
 
-Connection: TypeAlias = (
-    "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
-)
+Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 # Writes an event into the outbox on the given connection, inside the caller's transaction.
 RecordEvent = Callable[[Connection, PaymentEvent], Awaitable[None]]
 
@@ -30,9 +23,7 @@ _PAYMENT_COLUMNS = (
     " refunded_amount, failure_code, failure_message, provider_reference, created_at,"
     " updated_at, version"
 )
-_REFUND_COLUMNS = (
-    "id, payment_id, idempotency_key, amount, reason, provider_reference, created_at"
-)
+_REFUND_COLUMNS = "id, payment_id, idempotency_key, amount, reason, provider_reference, created_at"
 
 
 class PostgresPaymentStore(PaymentStore):
@@ -60,9 +51,7 @@ class PostgresPaymentStore(PaymentStore):
             yield _PostgresChargeSlot(conn, payment, self._record_event)
 
     @asynccontextmanager
-    async def refund_slot(
-        self, payment_id: str, idempotency_key: str
-    ) -> AsyncIterator[RefundSlot]:
+    async def refund_slot(self, payment_id: str, idempotency_key: str) -> AsyncIterator[RefundSlot]:
         async with self._pool.acquire() as conn, conn.transaction():
             payment: Payment | None = None
             if _is_uuid(payment_id):
@@ -92,9 +81,7 @@ class PostgresPaymentStore(PaymentStore):
 
 
 class _PostgresChargeSlot(ChargeSlot):
-    def __init__(
-        self, conn: Connection, payment: Payment, record_event: RecordEvent
-    ) -> None:
+    def __init__(self, conn: Connection, payment: Payment, record_event: RecordEvent) -> None:
         self._conn = conn
         self.payment = payment
         self._record_event = record_event

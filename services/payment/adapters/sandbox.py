@@ -18,7 +18,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TypeVar
 
-from services.payment.domain.provider import (
+from ..domain.provider import (
     Approved,
     ChargeOutcome,
     Declined,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.payment.domain.model import Payment, Refund
+from .model import Payment, Refund
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,9 @@
-"""The port to a card processor. Approval and decline are answers; a ProviderError is not."""
+"""What is said to and by a card processor. Approval and decline are answers; a ProviderError
+is not. The processor itself is a port (service_layer/ports.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +39,3 @@ class ProviderRefund:
 
 class ProviderError(Exception):
     """The processor could not answer (outage, timeout); nothing is final, retry the same key."""
-
-
-class PaymentProvider(Protocol):
-    async def charge(self, charge: ProviderCharge) -> ChargeOutcome: ...
-
-    async def refund(self, refund: ProviderRefund) -> str:
-        """The processor's reference of the refund."""
-        ...

@@ -170,7 +170,7 @@ async def test_only_the_owner_staff_and_the_order_service_reach_a_cart(shop: Sho
         staff = shop.keys.metadata("support-1", rbac.CUSTOMER_SERVICE)
         seen = await stub.GetCart(cart_pb2.GetCartRequest(user_id=user), metadata=staff)
         assert seen.item_count == 2
-        order_service = shop.keys.metadata("order", rbac.SERVICE)
+        order_service = shop.keys.metadata("service:order", rbac.SERVICE)
         await stub.ClearCart(cart_pb2.ClearCartRequest(user_id=user), metadata=order_service)
         cleared = await stub.GetCart(cart_pb2.GetCartRequest(user_id=user), metadata=owner)
         assert list(cleared.items) == []

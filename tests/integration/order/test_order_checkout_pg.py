@@ -358,7 +358,7 @@ async def test_customers_reach_only_their_own_orders(
             )
             purchased = await orders.HasPurchased(
                 order_pb2.HasPurchasedRequest(user_id="ada", product_id="mug"),
-                metadata=bearer(keys.token("review", rbac.SERVICE)),
+                metadata=bearer(keys.token("service:review", rbac.SERVICE)),
             )
 
     assert as_bob.value.code() is grpc.StatusCode.NOT_FOUND

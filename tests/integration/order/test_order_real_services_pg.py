@@ -125,21 +125,21 @@ async def shop(
     payment_env = {**common, "DATABASE_URL": postgres_dsn()}
     async with (
         run_service(
-            "catalog", build_catalog, catalog_env, keys, service_subject="catalog"
+            "catalog", build_catalog, catalog_env, keys, service_subject="service:catalog"
         ) as catalog,
         run_service(
             "payment",
             functools.partial(build_payment, provider=provider),
             payment_env,
             keys,
-            service_subject="payment",
+            service_subject="service:payment",
         ) as payment,
         run_service(
             "cart",
             build_cart,
             {**common, "REDIS_URL": redis_url, "CATALOG_SERVICE_ADDR": catalog.address},
             keys,
-            service_subject="cart",
+            service_subject="service:cart",
         ) as cart,
     ):
         catalog_channel = grpc.aio.insecure_channel(catalog.address)

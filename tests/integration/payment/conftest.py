@@ -4,6 +4,7 @@ assembled by their own `build` and run by the whole runtime, on PostgreSQL and K
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from services.payment.domain.provider import ChargeOutcome, ProviderCharge, Prov
 from services.payment.main import build as build_payment
 
 from ..service_harness import serve_environ
-from ..user.harness import Running, service_running, user_service_fixture
+from ..user.harness import ORDER_SECRET, Running, service_running, user_service_fixture
 
 
 @dataclass
@@ -39,7 +40,19 @@ class CountingProvider:
         return sum(1 for charge in self.charges if charge.idempotency_key == key)
 
 
-user_service = user_service_fixture("module")
+# A second workload's credentials: the search service may not read payments.
+SEARCH_SECRET = "search-client-secret"
+
+
+def _secret_digests(**secrets: str) -> str:
+    return ",".join(
+        f"{name}={hashlib.sha256(s.encode()).hexdigest()}" for name, s in secrets.items()
+    )
+
+
+user_service = user_service_fixture(
+    "module", SERVICE_CLIENT_SECRETS=_secret_digests(order=ORDER_SECRET, search=SEARCH_SECRET)
+)
 
 
 @pytest.fixture(scope="module")

@@ -18,20 +18,24 @@ from shop.events.v1 import events_pb2
 from shop.payment.v1 import payment_pb2, payment_pb2_grpc
 from shop.user.v1 import user_pb2, user_pb2_grpc
 
-from ..user.harness import ORDER_SECRET, Running
-from .conftest import CountingProvider
+from ..user.harness import ADMIN_EMAIL, ADMIN_PASSWORD, ORDER_SECRET, Running
+from .conftest import SEARCH_SECRET, CountingProvider
 
 Stub = payment_pb2_grpc.PaymentServiceAsyncStub
 Metadata = tuple[tuple[str, str], ...]
 
 
-@pytest.fixture(scope="module")
-async def order_service_token(user_service: Running) -> Metadata:
+async def service_token(user_service: Running, client_id: str, secret: str) -> Metadata:
     users = user_pb2_grpc.UserServiceStub(user_service.channel)
     issued = await users.IssueServiceToken(
-        user_pb2.IssueServiceTokenRequest(client_id="order", client_secret=ORDER_SECRET)
+        user_pb2.IssueServiceTokenRequest(client_id=client_id, client_secret=secret)
     )
     return (("authorization", f"Bearer {issued.access_token}"),)
+
+
+@pytest.fixture(scope="module")
+async def order_service_token(user_service: Running) -> Metadata:
+    return await service_token(user_service, "order", ORDER_SECRET)
 
 
 async def customer(user_service: Running) -> tuple[str, Metadata]:
@@ -40,6 +44,12 @@ async def customer(user_service: Running) -> tuple[str, Metadata]:
     await users.Register(user_pb2.RegisterRequest(email=email, password=password, display_name="B"))
     login = await users.Login(user_pb2.LoginRequest(email=email, password=password))
     return login.user.id, (("authorization", f"Bearer {login.access_token}"),)
+
+
+async def staff(user_service: Running) -> Metadata:
+    users = user_pb2_grpc.UserServiceStub(user_service.channel)
+    login = await users.Login(user_pb2.LoginRequest(email=ADMIN_EMAIL, password=ADMIN_PASSWORD))
+    return (("authorization", f"Bearer {login.access_token}"),)
 
 
 @pytest.fixture
@@ -111,10 +121,7 @@ async def test_concurrent_charges_with_one_key_on_two_replicas_charge_once(
     replica = payment_pb2_grpc.PaymentServiceStub(second_payment_replica.channel)
     request = charge_request()
     results = await asyncio.gather(
-        *(
-            stub.Charge(request, metadata=order_service_token)
-            for stub in [payments, replica] * 10
-        )
+        *(stub.Charge(request, metadata=order_service_token) for stub in [payments, replica] * 10)
     )
     assert {payment.id for payment in results} == {results[0].id}
     assert all(p.status == payment_pb2.PAYMENT_STATUS_SUCCEEDED for p in results)
@@ -216,7 +223,7 @@ async def test_refunds_never_exceed_what_was_captured(
 
 
 async def test_concurrent_refunds_together_stay_within_the_capture(
-    payments: Stub, order_service_token: Metadata
+    payments: Stub, order_service_token: Metadata, user_service: Running
 ) -> None:
     payment = await payments.Charge(charge_request(amount=10_000), metadata=order_service_token)
     attempts = await asyncio.gather(
@@ -234,8 +241,9 @@ async def test_concurrent_refunds_together_stay_within_the_capture(
     refused = [a for a in attempts if isinstance(a, grpc.aio.AioRpcError)]
     assert len(refused) == 3
     assert all(e.code() is grpc.StatusCode.FAILED_PRECONDITION for e in refused)
+    # Reading payments is not the order service's business (the policy): staff read it.
     final = await payments.GetPayment(
-        payment_pb2.GetPaymentRequest(id=payment.id), metadata=order_service_token
+        payment_pb2.GetPaymentRequest(id=payment.id), metadata=await staff(user_service)
     )
     assert final.refunded_amount == usd(9_000) and len(final.refunds) == 3
 
@@ -255,21 +263,50 @@ async def test_a_refund_key_replays_the_same_refund(
     assert sum(1 for r in provider.refunds if r.idempotency_key == request.idempotency_key) == 1
 
 
-async def test_customers_charge_and_read_only_their_own_payments(
-    payments: Stub, user_service: Running
+async def test_customers_neither_charge_nor_refund_and_read_only_their_own_payments(
+    payments: Stub, user_service: Running, order_service_token: Metadata, payment_database: str
 ) -> None:
     ann_id, ann = await customer(user_service)
     _, bob = await customer(user_service)
-    payment = await payments.Charge(charge_request(user_id=ann_id), metadata=ann)
+    refused_charge = charge_request(user_id=ann_id)
+    with pytest.raises(grpc.aio.AioRpcError) as own_charge:
+        await payments.Charge(refused_charge, metadata=ann)
+    assert own_charge.value.code() is grpc.StatusCode.PERMISSION_DENIED
+    assert error_reason(own_charge.value) == "INTERNAL_METHOD"
+    assert await ledger_rows(payment_database, refused_charge.idempotency_key) == 0
+
+    payment = await payments.Charge(charge_request(user_id=ann_id), metadata=order_service_token)
     assert payment.user_id == ann_id
+    refund = payment_pb2.RefundRequest(payment_id=payment.id, idempotency_key="self-" + payment.id)
+    with pytest.raises(grpc.aio.AioRpcError) as own_refund:
+        await payments.Refund(refund, metadata=ann)
+    assert own_refund.value.code() is grpc.StatusCode.PERMISSION_DENIED
     mine = await payments.GetPayment(payment_pb2.GetPaymentRequest(id=payment.id), metadata=ann)
     assert mine.id == payment.id
+    assert mine.status == payment_pb2.PAYMENT_STATUS_SUCCEEDED and mine.refunded_amount == usd(0)
     with pytest.raises(grpc.aio.AioRpcError) as other:
         await payments.GetPayment(payment_pb2.GetPaymentRequest(id=payment.id), metadata=bob)
     assert other.value.code() is grpc.StatusCode.NOT_FOUND
-    with pytest.raises(grpc.aio.AioRpcError) as foreign:
-        await payments.Charge(charge_request(user_id=ann_id), metadata=bob)
-    assert foreign.value.code() is grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_another_workloads_service_token_cannot_read_or_move_money(
+    payments: Stub, user_service: Running, order_service_token: Metadata
+) -> None:
+    search = await service_token(user_service, "search", SEARCH_SECRET)
+    payment = await payments.Charge(charge_request(), metadata=order_service_token)
+    calls = (
+        payments.GetPayment(payment_pb2.GetPaymentRequest(id=payment.id), metadata=search),
+        payments.Charge(charge_request(), metadata=search),
+        payments.Refund(
+            payment_pb2.RefundRequest(payment_id=payment.id, idempotency_key="s-" + payment.id),
+            metadata=search,
+        ),
+    )
+    for call in calls:
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await call
+        assert refused.value.code() is grpc.StatusCode.PERMISSION_DENIED
+        assert error_reason(refused.value) == "WORKLOAD_NOT_ALLOWED"
 
 
 async def test_charges_publish_payment_events_through_the_outbox(
@@ -290,6 +327,7 @@ async def test_charges_publish_payment_events_through_the_outbox(
     seen: dict[str, str] = {}
     await consumer.start()
     try:
+
         async def collect() -> None:
             async for record in consumer:
                 event = events_pb2.Event.FromString(record.value)

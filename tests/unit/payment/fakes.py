@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-from services.payment.adapters.store import ChargeSlot, PaymentStore, RefundSlot
 from services.payment.domain.events import PaymentEvent
 from services.payment.domain.model import Payment, Refund
 from services.payment.domain.provider import (
@@ -19,6 +18,7 @@ from services.payment.domain.provider import (
     ProviderError,
     ProviderRefund,
 )
+from services.payment.service_layer.ports import ChargeSlot, PaymentStore, RefundSlot
 
 
 class FakePaymentStore(PaymentStore):
@@ -35,9 +35,7 @@ class FakePaymentStore(PaymentStore):
             yield slot
 
     @asynccontextmanager
-    async def refund_slot(
-        self, payment_id: str, idempotency_key: str
-    ) -> AsyncIterator[RefundSlot]:
+    async def refund_slot(self, payment_id: str, idempotency_key: str) -> AsyncIterator[RefundSlot]:
         payment = self.payments.get(payment_id)
         lock_key = payment.idempotency_key if payment else "missing"
         async with self._locks[lock_key]:

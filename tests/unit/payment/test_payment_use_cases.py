@@ -19,7 +19,7 @@ from services.payment.domain.cards import looks_like_card_number
 from services.payment.domain.events import PaymentFailed, PaymentRefunded, PaymentSucceeded
 from services.payment.domain.model import ChargeRequest, PaymentStatus
 from services.payment.domain.provider import Approved, Declined, ProviderCharge, ProviderError
-from services.payment.payments import Payments
+from services.payment.service_layer.payments import Payments
 
 from .fakes import Clock, FakePaymentStore, ScriptedProvider
 
@@ -104,10 +104,19 @@ def test_short_digit_runs_are_not_card_numbers() -> None:
     assert looks_like_card_number("tok_378282246310005")
 
 
-async def test_customers_charge_only_for_themselves(world: World) -> None:
-    assert (await world.payments.charge(ANN, charge())).user_id == "ann"
-    with pytest.raises(PermissionDeniedError):
-        await world.payments.charge(BOB, charge(key="order-2"))
+async def test_only_services_charge_and_refund(world: World) -> None:
+    staff = Identity.from_claims("a1", frozenset({rbac.ADMIN}), "t")
+    for caller in (ANN, BOB, staff):
+        with pytest.raises(PermissionDeniedError) as refused:
+            await world.payments.charge(caller, charge(key=f"order-{caller.subject}"))
+        assert refused.value.reason == "INTERNAL_METHOD"
+    payment = await world.payments.charge(SERVICE, charge())
+    assert payment.user_id == "ann"
+    for caller in (ANN, staff):
+        with pytest.raises(PermissionDeniedError):
+            await world.payments.refund(caller, payment.id, "r1", None, None, "")
+    assert world.provider.refunds == [] and len(world.provider.charges) == 1
+    assert (await world.payments.get(ANN, payment.id)).refunded_amount == 0
 
 
 async def test_refunds_are_partial_or_full_and_never_exceed_the_capture(world: World) -> None:
@@ -152,8 +161,10 @@ async def test_payments_are_visible_to_their_owner_and_staff_only(world: World) 
     assert (await world.payments.get(staff, payment.id)) == payment
     with pytest.raises(NotFoundError):
         await world.payments.get(BOB, payment.id)
-    with pytest.raises(NotFoundError):
+    with pytest.raises(PermissionDeniedError):
         await world.payments.refund(BOB, payment.id, "r1", None, None, "")
+    with pytest.raises(NotFoundError):
+        await world.payments.refund(SERVICE, "no-such-payment", "r1", None, None, "")
 
 
 async def test_a_charge_in_progress_is_recorded_even_when_the_caller_gives_up() -> None:

@@ -66,7 +66,8 @@ class PaymentServiceServicer:
         FAILED_PRECONDITION (ErrorInfo reason IDEMPOTENCY_KEY_REUSED). A decline is not an error:
         the payment comes back FAILED with `failure_code`, and that is final. A transient
         provider error is UNAVAILABLE (reason PROVIDER_UNAVAILABLE): retry with the same key.
-        Called by the order service.
+        Only the order service calls it, with its service token (deploy/mesh/policy.yaml lists
+        the callers); customers and staff are PERMISSION_DENIED, whoever the payment is for.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -74,7 +75,8 @@ class PaymentServiceServicer:
 
     def Refund(self, request, context):
         """Refunds all or part of a captured payment, never more than what remains captured
-        (FAILED_PRECONDITION). Idempotent per `idempotency_key`. Called by the order service.
+        (FAILED_PRECONDITION). Idempotent per `idempotency_key`. Only the order service calls it,
+        when an order is cancelled, so the order's state, its stock and the ledger agree.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -42,11 +42,13 @@ class PaymentServiceStub:
     FAILED_PRECONDITION (ErrorInfo reason IDEMPOTENCY_KEY_REUSED). A decline is not an error:
     the payment comes back FAILED with `failure_code`, and that is final. A transient
     provider error is UNAVAILABLE (reason PROVIDER_UNAVAILABLE): retry with the same key.
-    Called by the order service.
+    Only the order service calls it, with its service token (deploy/mesh/policy.yaml lists
+    the callers); customers and staff are PERMISSION_DENIED, whoever the payment is for.
     """
     Refund: _grpc.UnaryUnaryMultiCallable[_payment_pb2.RefundRequest, _payment_pb2.Payment]
     """Refunds all or part of a captured payment, never more than what remains captured
-    (FAILED_PRECONDITION). Idempotent per `idempotency_key`. Called by the order service.
+    (FAILED_PRECONDITION). Idempotent per `idempotency_key`. Only the order service calls it,
+    when an order is cancelled, so the order's state, its stock and the ledger agree.
     """
     GetPayment: _grpc.UnaryUnaryMultiCallable[_payment_pb2.GetPaymentRequest, _payment_pb2.Payment]
     """Returns one payment with its refunds. Customers read only their own payments."""
@@ -65,11 +67,13 @@ class PaymentServiceAsyncStub(PaymentServiceStub):
     FAILED_PRECONDITION (ErrorInfo reason IDEMPOTENCY_KEY_REUSED). A decline is not an error:
     the payment comes back FAILED with `failure_code`, and that is final. A transient
     provider error is UNAVAILABLE (reason PROVIDER_UNAVAILABLE): retry with the same key.
-    Called by the order service.
+    Only the order service calls it, with its service token (deploy/mesh/policy.yaml lists
+    the callers); customers and staff are PERMISSION_DENIED, whoever the payment is for.
     """
     Refund: _aio.UnaryUnaryMultiCallable[_payment_pb2.RefundRequest, _payment_pb2.Payment]  # type: ignore[assignment]
     """Refunds all or part of a captured payment, never more than what remains captured
-    (FAILED_PRECONDITION). Idempotent per `idempotency_key`. Called by the order service.
+    (FAILED_PRECONDITION). Idempotent per `idempotency_key`. Only the order service calls it,
+    when an order is cancelled, so the order's state, its stock and the ledger agree.
     """
     GetPayment: _aio.UnaryUnaryMultiCallable[_payment_pb2.GetPaymentRequest, _payment_pb2.Payment]  # type: ignore[assignment]
     """Returns one payment with its refunds. Customers read only their own payments."""
@@ -91,7 +95,8 @@ class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
         FAILED_PRECONDITION (ErrorInfo reason IDEMPOTENCY_KEY_REUSED). A decline is not an error:
         the payment comes back FAILED with `failure_code`, and that is final. A transient
         provider error is UNAVAILABLE (reason PROVIDER_UNAVAILABLE): retry with the same key.
-        Called by the order service.
+        Only the order service calls it, with its service token (deploy/mesh/policy.yaml lists
+        the callers); customers and staff are PERMISSION_DENIED, whoever the payment is for.
         """
 
     @_abc_1.abstractmethod
@@ -101,7 +106,8 @@ class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_payment_pb2.Payment, _abc.Awaitable[_payment_pb2.Payment]]:
         """Refunds all or part of a captured payment, never more than what remains captured
-        (FAILED_PRECONDITION). Idempotent per `idempotency_key`. Called by the order service.
+        (FAILED_PRECONDITION). Idempotent per `idempotency_key`. Only the order service calls it,
+        when an order is cancelled, so the order's state, its stock and the ledger agree.
         """
 
     @_abc_1.abstractmethod

@@ -1,4 +1,10 @@
-"""Use cases of the payment service: charge once per key, refund within what was captured."""
+"""Use cases of the payment service: charge once per key, refund within what was captured.
+
+Who may do what is decided here, on the caller the servicer passes in: Charge and Refund are
+work the order service does (its service token; the interceptor already admitted only the
+workloads the mesh policy lists), never a customer or staff member; a payment is read by its
+owner or a holder of orders:read.
+"""
 
 from __future__ import annotations
 
@@ -19,10 +25,10 @@ from mesh.errors import (
     PermissionDeniedError,
     UnavailableError,
 )
-from services.payment.adapters.store import PaymentStore, RefundKeyTakenError
-from services.payment.domain.cards import looks_like_card_number
-from services.payment.domain.events import PaymentFailed, PaymentRefunded, PaymentSucceeded
-from services.payment.domain.model import (
+
+from ..domain.cards import looks_like_card_number
+from ..domain.events import PaymentFailed, PaymentRefunded, PaymentSucceeded
+from ..domain.model import (
     ChargeRequest,
     Payment,
     PaymentStatus,
@@ -30,13 +36,8 @@ from services.payment.domain.model import (
     refund_amount,
     refund_problem,
 )
-from services.payment.domain.provider import (
-    Approved,
-    PaymentProvider,
-    ProviderCharge,
-    ProviderError,
-    ProviderRefund,
-)
+from ..domain.provider import Approved, ProviderCharge, ProviderError, ProviderRefund
+from .ports import PaymentProvider, PaymentStore, RefundKeyTakenError
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ class Payments:
         self._in_flight: set[asyncio.Task[Any]] = set()
 
     async def charge(self, caller: Identity, request: ChargeRequest) -> Payment:
+        _require_service(caller, "charge")
         if looks_like_card_number(request.payment_token):
             # The value is not echoed anywhere: not in the error, not in a log line.
             raise InvalidArgumentError(
@@ -66,12 +68,6 @@ class Payments:
                 violations=[
                     FieldViolation("payment_token", "looks like a card number; send a token")
                 ],
-            )
-        if not _may_pay_for(caller, request.user_id):
-            raise PermissionDeniedError(
-                "only the paying user or the order service may charge",
-                reason="NOT_OWNER",
-                metadata={"permission": rbac.ORDERS_WRITE},
             )
         return await self._run_to_completion(self._charge_once(request))
 
@@ -84,6 +80,7 @@ class Payments:
         currency: str | None,
         reason: str,
     ) -> Payment:
+        _require_service(caller, "refund")
         if amount is not None and amount <= 0:
             raise InvalidArgumentError(
                 violations=[
@@ -91,7 +88,7 @@ class Payments:
                 ]
             )
         return await self._run_to_completion(
-            self._refund_once(caller, payment_id, idempotency_key, amount, currency, reason)
+            self._refund_once(payment_id, idempotency_key, amount, currency, reason)
         )
 
     async def get(self, caller: Identity, payment_id: str) -> Payment:
@@ -173,7 +170,6 @@ class Payments:
 
     async def _refund_once(
         self,
-        caller: Identity,
         payment_id: str,
         idempotency_key: str,
         amount: int | None,
@@ -182,13 +178,8 @@ class Payments:
     ) -> Payment:
         async with self._store.refund_slot(payment_id, idempotency_key) as slot:
             payment = slot.payment
-            if payment is None or not _may_read(caller, payment):
+            if payment is None:
                 raise _not_found(payment_id)
-            if not _may_pay_for(caller, payment.user_id):
-                raise PermissionDeniedError(
-                    "refunds need orders:write", reason="MISSING_PERMISSION",
-                    metadata={"permission": rbac.ORDERS_WRITE},
-                )
             if slot.existing is not None:
                 if slot.existing.payment_id != payment.id or (
                     amount is not None and amount != slot.existing.amount
@@ -250,10 +241,14 @@ _REFUND_PROBLEMS = {
 }
 
 
-def _may_pay_for(caller: Identity, user_id: str) -> bool:
-    return caller.is_service or caller.has_permission(rbac.ORDERS_WRITE) or (
-        caller.subject == user_id
-    )
+def _require_service(caller: Identity, action: str) -> None:
+    """Money moves only on the order service's word: no owner or staff pass (the order's
+    state and stock would disagree with the ledger)."""
+    if not caller.is_service:
+        raise PermissionDeniedError(
+            f"only the order service may {action}; customers and staff act through orders",
+            reason="INTERNAL_METHOD",
+        )
 
 
 def _may_read(caller: Identity, payment: Payment) -> bool:

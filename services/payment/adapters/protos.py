@@ -8,7 +8,8 @@ from google.protobuf import timestamp_pb2
 from shop.payment.v1 import payment_pb2
 
 from mesh.money import from_minor_units
-from services.payment.domain.model import Payment, PaymentStatus, Refund
+
+from ..domain.model import Payment, PaymentStatus, Refund
 
 _STATUS = {
     PaymentStatus.PENDING: payment_pb2.PAYMENT_STATUS_PENDING,
@@ -33,9 +34,7 @@ def payment_message(payment: Payment) -> payment_pb2.Payment:
         amount=from_minor_units(payment.currency, payment.amount),
         refunded_amount=from_minor_units(payment.currency, payment.refunded_amount),
         status=_STATUS[payment.status],
-        failure_code=_FAILURE_CODE.get(
-            payment.failure_code, payment_pb2.FAILURE_CODE_UNSPECIFIED
-        ),
+        failure_code=_FAILURE_CODE.get(payment.failure_code, payment_pb2.FAILURE_CODE_UNSPECIFIED),
         failure_message=payment.failure_message,
         provider_reference=payment.provider_reference,
         refunds=[refund_message(refund, payment.currency) for refund in payment.refunds],

@@ -1,6 +1,7 @@
-"""What the payment service needs from its ledger; PostgreSQL in production, a fake in tests.
+"""What the payment use cases need: a ledger (PostgreSQL in production, a fake in tests) and
+a card processor (the sandbox locally).
 
-Both slots hold a lock for their whole `async with` block: the charge slot on the payment
+Both ledger slots hold a lock for their whole `async with` block: the charge slot on the payment
 row of its idempotency key (created if new), the refund slot on the payment being refunded.
 That is what makes a key charge once even when the same request races itself, and keeps
 concurrent refunds from together exceeding the captured amount. Leaving the block with an
@@ -11,9 +12,11 @@ from __future__ import annotations
 
 import abc
 from contextlib import AbstractAsyncContextManager
+from typing import Protocol
 
-from services.payment.domain.events import PaymentEvent
-from services.payment.domain.model import Payment, Refund
+from ..domain.events import PaymentEvent
+from ..domain.model import Payment, Refund
+from ..domain.provider import ChargeOutcome, ProviderCharge, ProviderRefund
 
 
 class ChargeSlot(abc.ABC):
@@ -49,3 +52,13 @@ class PaymentStore(abc.ABC):
 
     @abc.abstractmethod
     async def get(self, payment_id: str) -> Payment | None: ...
+
+
+class PaymentProvider(Protocol):
+    """The card processor. Approval and decline are answers; a ProviderError is not."""
+
+    async def charge(self, charge: ProviderCharge) -> ChargeOutcome: ...
+
+    async def refund(self, refund: ProviderRefund) -> str:
+        """The processor's reference of the refund."""
+        ...

@@ -5,14 +5,15 @@ from __future__ import annotations
 from shop.events.v1 import events_pb2
 
 from mesh.events import Event, Outbox, new_event
-from services.payment.adapters.postgres import Connection
-from services.payment.domain.events import (
+
+from ..domain.events import (
     PaymentEvent,
     PaymentFailed,
     PaymentRefunded,
     PaymentSucceeded,
 )
-from services.payment.messages import payment_message, refund_message
+from .postgres import Connection
+from .protos import payment_message, refund_message
 
 PRODUCER = "payment"
 

@@ -1,0 +1,1 @@
+"""The payment use cases and the ports they need."""
