@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from shop.notification.v1 import notification_pb2, notification_pb2_grpc
 from shop.user.v1 import user_pb2_grpc
 
 from mesh.bootstrap import Runtime
 from mesh.clients import CallAs
+from mesh.clock import utc_now
 from mesh.events import (
     EventConsumer,
     EventPublisher,
@@ -18,22 +17,21 @@ from mesh.events import (
 )
 from mesh.postgres import open_pool, pool_probe
 from mesh.server import ServiceSpec
-from services.notification.adapters.directory import GrpcUserDirectory
-from services.notification.adapters.mail import EmailSender, SmtpSender, SmtpServer
-from services.notification.adapters.postgres import PostgresNotificationStore
-from services.notification.adapters.sms import SandboxSmsProvider, SmsProvider
-from services.notification.adapters.templates import TemplateRenderer
-from services.notification.delivery import Deliverer
-from services.notification.notifier import Notifier
-from services.notification.servicer import NotificationServicer
-from services.notification.settings import Settings
+
+from .adapters.directory import GrpcUserDirectory
+from .adapters.events import EventHandler
+from .adapters.mail import SmtpSender, SmtpServer
+from .adapters.postgres import PostgresNotificationStore
+from .adapters.sms import SandboxSmsProvider
+from .adapters.templates import TemplateRenderer
+from .service_layer.delivery import Deliverer
+from .service_layer.notifications import Notifier
+from .service_layer.ports import EmailSender, SmsProvider
+from .servicer import NotificationServicer
+from .settings import Settings
 
 SERVICE_NAME = notification_pb2.DESCRIPTOR.services_by_name["NotificationService"].full_name
 TOPICS = [topic_for("user"), topic_for("order"), topic_for("payment")]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def build(
@@ -41,9 +39,12 @@ async def build(
 ) -> ServiceSpec:
     """`mail`/`sms` replace the configured transports (tests observe or break them)."""
     settings = Settings.from_env(runtime.environ)
+    # Each resource goes on the runtime's cleanup stack as soon as it is open: a failed later
+    # step closes what was opened, in reverse order.
     pool = await open_pool(
         settings.database_url, package="services.notification", max_size=settings.db_pool_max_size
     )
+    runtime.cleanup.push_async_callback(pool.close)
 
     store = PostgresNotificationStore(pool)
     deliverer = Deliverer(
@@ -65,11 +66,12 @@ async def build(
 
     publisher = EventPublisher(settings.kafka_bootstrap_servers, client_id="notification")
     await publisher.start()
+    runtime.cleanup.push_async_callback(publisher.stop)
     consumer = EventConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         group_id=settings.consumer_group,
         topics=TOPICS,
-        handler=notifier.handle_event,
+        handler=EventHandler(notifier),
         # The delivery log dedupes each message itself; the processed mark skips a
         # redelivered event early and makes a concurrent duplicate wait for the first.
         processed=PostgresProcessedEvents(pool),
@@ -90,5 +92,4 @@ async def build(
         ],
         probes={"postgres": pool_probe(pool)},
         background=[consumer.run],
-        cleanup=[pool.close, publisher.stop],
     )

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mesh.settings import Env, SettingsError
-from services.notification.domain.delivery import DeliveryPolicy
+
+from .domain.delivery import DeliveryPolicy
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,9 +37,12 @@ logger = logging.getLogger(__name__)
 
 async def build(runtime: Runtime) -> ServiceSpec:
     settings = Settings.from_env(runtime.environ, runtime.settings.state_dir)
+    # Each resource goes on the runtime's cleanup stack as soon as it is open: a failed later
+    # step (a key directory that cannot be read, Kafka away) closes what was opened.
     pool = await open_pool(
         settings.database_url, package="services.user", max_size=settings.db_pool_max_size
     )
+    runtime.cleanup.push_async_callback(pool.close)
 
     keys = FileKeyStore(
         settings.jwt_key_dir,
@@ -52,6 +55,7 @@ async def build(runtime: Runtime) -> ServiceSpec:
 
     publisher = EventPublisher(settings.kafka_bootstrap_servers, client_id=PRODUCER)
     await publisher.start()
+    runtime.cleanup.push_async_callback(publisher.stop)
     store = PostgresUserStore(pool, OutboxEvents(Outbox()))
     hasher = Argon2Hasher(
         settings.argon2_time_cost, settings.argon2_memory_cost_kib, settings.argon2_parallelism
@@ -66,11 +70,10 @@ async def build(runtime: Runtime) -> ServiceSpec:
         per_client=settings.sign_up_rule,
     )
     accounts = Accounts(store, hasher, ZxcvbnScreen(), keys, sign_up, utc_now)
-    cleanup = [pool.close, publisher.stop]
     revocations: SessionRevocations = UnpublishedRevocations()
     if settings.redis_url:
         redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
-        cleanup.append(redis.aclose)
+        runtime.cleanup.push_async_callback(redis.aclose)
         revocations = RedisSessionRevocations(redis)
     else:
         logger.warning("REDIS_URL is not set: signed-out access tokens stay valid until expiry")
@@ -116,7 +119,6 @@ async def build(runtime: Runtime) -> ServiceSpec:
         register=[lambda server: user_pb2_grpc.add_UserServiceServicer_to_server(servicer, server)],
         probes={"postgres": pool_probe(pool)},
         background=[OutboxRelay(pool, publisher).run, reload_keys, purge_expired],
-        cleanup=cleanup,
         key_source=keys,
     )
 

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Protocol
-
 import grpc
 from shop.user.v1 import user_pb2, user_pb2_grpc
 
-from services.notification.domain.model import Contact
-
-
-class UserDirectory(Protocol):
-    async def lookup(self, user_id: str) -> Contact | None:
-        """The user's contact, None if there is no such user."""
-        ...
+from ..domain.model import Contact
 
 
 class GrpcUserDirectory:

@@ -6,29 +6,14 @@ import logging
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate
-from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
-from services.notification.domain.delivery import PermanentDeliveryError, TransientDeliveryError
+from ..domain.delivery import PermanentDeliveryError, TransientDeliveryError
+from ..service_layer.ports import Email
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Email:
-    to: str
-    subject: str
-    text: str
-    html: str
-    message_id: str
-
-
-class EmailSender(Protocol):
-    async def send(self, email: Email) -> None:
-        """Returns once the server accepted the message; raises Transient/PermanentDeliveryError."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,14 +8,14 @@ from typing import Any, Final
 
 import asyncpg
 
-from services.notification.adapters.store import NotificationStore, Page
-from services.notification.domain.model import (
+from ..domain.model import (
     Channel,
     Contact,
     Notification,
     Preferences,
     Status,
 )
+from ..service_layer.ports import NotificationStore, Page
 
 _COLUMNS: Final = (
     "id, dedupe_key, user_id, channel, template, recipient, subject, status, attempts, error, "

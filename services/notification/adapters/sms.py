@@ -1,29 +1,17 @@
-"""Text messages through a provider port; the sandbox provider only records what it would send."""
+"""The sandbox SMS provider: records what it would send, sends nothing."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+
+from ..service_layer.ports import TextMessage
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class TextMessage:
-    to: str
-    text: str
-    message_id: str
-
-
-class SmsProvider(Protocol):
-    async def send(self, message: TextMessage) -> None:
-        """Returns once the provider accepted it; raises Transient/PermanentDeliveryError."""
-        ...
 
 
 class SandboxSmsProvider:

@@ -4,26 +4,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import jinja2
 
-from services.notification.domain.model import Channel
-
-
-@dataclass(frozen=True, slots=True)
-class Rendered:
-    subject: str
-    text: str
-    html: str = ""
-
-
-class UnknownTemplateError(LookupError):
-    pass
-
-
-class MissingVariableError(ValueError):
-    pass
+from ..domain.model import Channel
+from ..service_layer.ports import MissingVariableError, Rendered, UnknownTemplateError
 
 
 class TemplateRenderer:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -52,20 +51,6 @@ class Preferences:
 
 
 @dataclass(frozen=True, slots=True)
-class Intent:
-    """One message that should exist exactly once: `dedupe_key` says which one."""
-
-    dedupe_key: str
-    user_id: str
-    channel: Channel
-    template: str
-    variables: Mapping[str, object]
-    event_id: str = ""
-    # Empty: the user's own address (contact email / phone number from the preferences).
-    recipient: str = ""
-
-
-@dataclass(frozen=True, slots=True)
 class Notification:
     """An entry of the delivery log."""
 
@@ -85,6 +70,3 @@ class Notification:
     create_time: datetime
     attempt_started_at: datetime | None = None
     send_time: datetime | None = None
-
-    def with_status(self, status: Status, error: str = "") -> Notification:
-        return replace(self, status=status, error=error)

@@ -14,13 +14,13 @@ import pytest
 
 from launcher.testing import DatabaseFactory, SmtpCapture
 from mesh.migrations import apply_migrations, load_migrations
-from services.notification.adapters.mail import Email, SmtpSender, SmtpServer
+from services.notification.adapters.mail import SmtpSender, SmtpServer
 from services.notification.adapters.postgres import PostgresNotificationStore
 from services.notification.adapters.sms import SandboxSmsProvider
-from services.notification.adapters.templates import Rendered
-from services.notification.delivery import Deliverer
 from services.notification.domain.delivery import DeliveryPolicy
 from services.notification.domain.model import Channel, Notification, Status
+from services.notification.service_layer.delivery import Deliverer
+from services.notification.service_layer.ports import Email, Rendered
 
 pytestmark = pytest.mark.integration
 

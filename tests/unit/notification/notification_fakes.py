@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from services.notification.adapters.mail import Email
-from services.notification.adapters.store import NotificationStore, Page
 from services.notification.domain.delivery import PermanentDeliveryError, TransientDeliveryError
 from services.notification.domain.model import Contact, Notification, Preferences, Status
+from services.notification.service_layer.ports import Email, NotificationStore, Page
 
 
 class FakeClock:

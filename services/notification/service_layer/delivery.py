@@ -25,18 +25,22 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import NoReturn
 
-from services.notification.adapters.mail import Email, EmailSender
-from services.notification.adapters.sms import SmsProvider, TextMessage
-from services.notification.adapters.store import NotificationStore
-from services.notification.adapters.templates import Rendered
-from services.notification.domain.delivery import (
+from ..domain.delivery import (
     DeliveryFailedError,
     DeliveryInProgressError,
     DeliveryPolicy,
     PermanentDeliveryError,
     TransientDeliveryError,
 )
-from services.notification.domain.model import Channel, Notification, Status
+from ..domain.model import Channel, Notification, Status
+from .ports import (
+    Email,
+    EmailSender,
+    NotificationStore,
+    Rendered,
+    SmsProvider,
+    TextMessage,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -1,45 +1,44 @@
-"""The notification use cases: reacting to events, direct sends, the log and preferences."""
+"""The notification use cases: reacting to events, direct sends, the log and preferences.
+
+The caller's permission is checked here: shoppers reach their own log and preferences, staff
+and services by permission; direct sends are for services and staff only.
+"""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Final
 
-from shop.events.v1 import events_pb2
-
+from mesh import rbac
+from mesh.auth.identity import Identity
 from mesh.errors import (
     AbortedError,
     FailedPreconditionError,
     FieldViolation,
     InvalidArgumentError,
+    PermissionDeniedError,
     PreconditionViolation,
 )
-from services.notification.adapters.directory import UserDirectory
-from services.notification.adapters.store import NotificationStore
-from services.notification.adapters.templates import (
-    MissingVariableError,
-    Rendered,
-    TemplateRenderer,
-    UnknownTemplateError,
-)
-from services.notification.delivery import Deliverer
-from services.notification.domain.delivery import (
+from mesh.pagination import INSTANT_AND_ID, InstantAndId
+
+from ..domain.delivery import (
     DeliveryFailedError,
     DeliveryInProgressError,
     UnknownRecipientError,
 )
-from services.notification.domain.model import Channel, Contact, Notification, Preferences
-from services.notification.domain.reactions import (
-    Reaction,
-    contact_from_update,
-    reaction_to,
-    reaction_to_user_update,
+from ..domain.model import Channel, Contact, Notification, Preferences
+from ..domain.reactions import Reaction, reaction_to_contact_change
+from .delivery import Deliverer
+from .ports import (
+    MissingVariableError,
+    NotificationStore,
+    Rendered,
+    Templates,
+    UnknownTemplateError,
+    UserDirectory,
 )
 
 logger = logging.getLogger(__name__)
@@ -71,7 +70,7 @@ class Notifier:
         self,
         store: NotificationStore,
         deliverer: Deliverer,
-        templates: TemplateRenderer,
+        templates: Templates,
         directory: UserDirectory | None = None,
     ) -> None:
         self._store = store
@@ -81,28 +80,22 @@ class Notifier:
 
     # --- events -------------------------------------------------------------------------
 
-    async def handle_event(self, event: events_pb2.Event) -> None:
-        """Sends what the event calls for, once per event and channel."""
-        if event.WhichOneof("payload") == "user_updated":
-            await self._user_updated(event)
-            return
-        reaction = reaction_to(event)
-        if reaction is None:
-            return
+    async def react(self, event_id: str, reaction: Reaction) -> None:
+        """Sends what an event calls for, once per event and channel."""
         if reaction.contact is not None:
             await self._store.save_contact(reaction.contact)
-        await self._react(event.event_id, reaction)
+        await self._react(event_id, reaction)
 
-    async def _user_updated(self, event: events_pb2.Event) -> None:
-        before = await self._store.get_contact(event.user_updated.user_id)
-        if before is not None and before.version >= event.aggregate_version:
+    async def contact_changed(self, event_id: str, contact: Contact) -> None:
+        before = await self._store.get_contact(contact.user_id)
+        if before is not None and before.version >= contact.version:
             return  # stale or replayed
-        reaction = reaction_to_user_update(before, event)
+        reaction = reaction_to_contact_change(before, contact)
         # Announce first, then store the new address: a redelivery after a crash in between
         # still sees the old address and finds the announcement already in the log.
         if reaction is not None:
-            await self._react(event.event_id, reaction)
-        await self._store.save_contact(contact_from_update(event))
+            await self._react(event_id, reaction)
+        await self._store.save_contact(contact)
 
     async def _react(self, event_id: str, reaction: Reaction) -> None:
         contact = reaction.contact or await self._contact(reaction.user_id)
@@ -141,7 +134,10 @@ class Notifier:
 
     # --- direct sends -------------------------------------------------------------------
 
-    async def send(self, request: SendRequest) -> Notification:
+    async def send(self, caller: Identity, request: SendRequest) -> Notification:
+        # Sends are for other services (and admins trying a template), not for shoppers.
+        if not (caller.is_service or caller.has_permission(rbac.USERS_WRITE)):
+            raise PermissionDeniedError("only services and staff may send notifications")
         contact = await self._contact(request.user_id)
         preferences = await self._preferences(request.user_id)
         recipient = request.recipient or _own_address(request.channel, contact, preferences)
@@ -186,16 +182,25 @@ class Notifier:
 
     # --- log and preferences ------------------------------------------------------------
 
-    async def list(self, user_id: str, page_size: int, page_token: str) -> NotificationPage:
-        after = _decode_cursor(page_token) if page_token else None
+    async def list(
+        self, caller: Identity, user_id: str, page_size: int, page_token: str
+    ) -> NotificationPage:
+        _require_self_or(caller, user_id, rbac.USERS_READ)
+        position = INSTANT_AND_ID.decode(page_token, query=user_id)
+        after = None if position is None else (position.at, position.id)
         page = await self._store.list_for_user(user_id, page_size or DEFAULT_PAGE_SIZE, after)
-        token = "" if page.next_cursor is None else _encode_cursor(page.next_cursor)
+        last = None if page.next_cursor is None else InstantAndId(*page.next_cursor)
+        token = INSTANT_AND_ID.encode(last, query=user_id)
         return NotificationPage(page.notifications, token, page.total_size)
 
-    async def preferences(self, user_id: str) -> Preferences:
+    async def preferences(self, caller: Identity, user_id: str) -> Preferences:
+        _require_self_or(caller, user_id, rbac.USERS_READ)
         return await self._preferences(user_id)
 
-    async def update_preferences(self, wanted: Preferences, paths: Sequence[str]) -> Preferences:
+    async def update_preferences(
+        self, caller: Identity, wanted: Preferences, paths: Sequence[str]
+    ) -> Preferences:
+        _require_self_or(caller, wanted.user_id, rbac.USERS_WRITE)
         unknown = [path for path in paths if path not in PREFERENCE_FIELDS]
         if unknown:
             raise InvalidArgumentError(
@@ -255,16 +260,11 @@ def _check_recipient(channel: Channel, recipient: str) -> None:
         )
 
 
-def _encode_cursor(cursor: tuple[datetime, str]) -> str:
-    raw = f"{cursor[0].isoformat()}|{cursor[1]}".encode()
-    return base64.urlsafe_b64encode(raw).decode()
-
-
-def _decode_cursor(token: str) -> tuple[datetime, str]:
-    try:
-        when, _, notification_id = base64.urlsafe_b64decode(token).decode().partition("|")
-        return datetime.fromisoformat(when), notification_id
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidArgumentError(
-            "invalid page token", violations=[FieldViolation("page_token", "not a token we issued")]
-        ) from None
+def _require_self_or(caller: Identity, user_id: str, permission: str) -> None:
+    """The user themselves, or anyone holding `permission` (staff, services)."""
+    if caller.subject != user_id and not caller.has_permission(permission):
+        raise PermissionDeniedError(
+            f"only the user themselves or a holder of {permission} may do this",
+            reason="NOT_OWNER",
+            metadata={"permission": permission},
+        )

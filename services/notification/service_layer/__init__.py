@@ -1,0 +1,1 @@
+"""Notification use cases: reacting to events, direct sends, the delivery log, preferences."""
