@@ -102,7 +102,9 @@ class GatewayApp:
             if response.status >= 500:
                 span.set_status(trace.StatusCode.ERROR)
             response.headers.append(("x-request-id", log.request_id))
-            response.headers.extend(self._security_headers.headers_for(response, log.rpc))
+            response.headers.extend(
+                self._security_headers.headers_for(response, route=log.route, rpc=log.rpc)
+            )
             await send_response(send, response)
             elapsed = time.perf_counter() - started
             self._metrics.observe(request, log, response.status, elapsed)

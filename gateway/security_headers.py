@@ -6,7 +6,12 @@ from typing import Final
 
 from gateway.http import Headers, HttpResponse
 
-__all__ = ["CONTENT_SECURITY_POLICY", "TOKEN_RPCS", "SecurityHeaders"]
+__all__ = [
+    "CONTENT_SECURITY_POLICY",
+    "DOCS_CONTENT_SECURITY_POLICY",
+    "TOKEN_RPCS",
+    "SecurityHeaders",
+]
 
 # Pages may load scripts, styles, images and data from this origin only: no inline script or
 # style, no CDN, no plugin, no framing. `data:` images are the charts' and Swagger UI's icons.
@@ -24,6 +29,11 @@ CONTENT_SECURITY_POLICY: Final = "; ".join(
         "frame-ancestors 'none'",
     )
 )
+# Swagger UI (/docs) sets a few inline styles; its scripts still come from this origin only.
+DOCS_CONTENT_SECURITY_POLICY: Final = CONTENT_SECURITY_POLICY.replace(
+    "style-src 'self'", "style-src 'self' 'unsafe-inline'"
+)
+DOCS_ROUTE: Final = "/docs"
 # Answers that carry access or refresh tokens: no cache anywhere may keep them.
 TOKEN_RPCS: Final = frozenset(
     {"/shop.user.v1.UserService/Login", "/shop.user.v1.UserService/RefreshToken"}
@@ -46,10 +56,14 @@ class SecurityHeaders:
                 ("strict-transport-security", f"max-age={hsts_max_age}; includeSubDomains")
             )
 
-    def headers_for(self, response: HttpResponse, rpc: str) -> Headers:
+    def headers_for(self, response: HttpResponse, *, route: str, rpc: str) -> Headers:
+        """`route` and `rpc` as the access log names them (`/docs`, `/shop.x.v1.S/Method`)."""
         headers = list(self._always)
         if response.body is not None and response.content_type.startswith("text/html"):
-            headers.append(("content-security-policy", CONTENT_SECURITY_POLICY))
+            policy = (
+                DOCS_CONTENT_SECURITY_POLICY if route == DOCS_ROUTE else CONTENT_SECURITY_POLICY
+            )
+            headers.append(("content-security-policy", policy))
             headers.append(("x-frame-options", "DENY"))
         if rpc in TOKEN_RPCS:
             headers.append(("cache-control", "no-store"))

@@ -118,9 +118,7 @@ def test_customer_service_and_admin_handle_orders(
         page.locator(f"tr[data-order='{order_id}']").get_by_role(
             "button", name="Cancel and refund"
         ).click()
-        expect(page.locator("#notice")).to_contain_text(
-            f"Order {order_id} is", timeout=EVENTUAL_MS
-        )
+        expect(page.locator("#notice")).to_contain_text(f"Order {order_id} is", timeout=EVENTUAL_MS)
 
     # The seed's RBAC decides who may cancel (orders:write); the page offers it accordingly.
     if rbac.ORDERS_WRITE in rbac.ROLE_PERMISSIONS[rbac.CUSTOMER_SERVICE]:

@@ -175,7 +175,9 @@ def test_shopper_journey(
     page.goto(f"/#/product/{lamp['id']}")
     page.get_by_label("Your rating").select_option("4")
     page.get_by_label("Title").fill("Warm light")
-    page.get_by_label("Review").fill("Bright enough to read by, and it looks lovely.")
+    page.get_by_role("textbox", name="Review").fill(
+        "Bright enough to read by, and it looks lovely."
+    )
     page.get_by_role("button", name="Post review").click()
     expect(page.locator(".reviews")).to_contain_text("Warm light", timeout=EVENTUAL_MS)
     expect(page.get_by_test_id("rating")).to_have_attribute("data-count", "1", timeout=EVENTUAL_MS)

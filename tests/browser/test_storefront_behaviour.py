@@ -12,7 +12,14 @@ import pytest
 from e2e.rest import new_client_ip
 from playwright.sync_api import BrowserContext, ViewportSize, expect
 
-from .browserkit import Shopper, assert_accessible, log_in, measure_cold_load, shoot
+from .browserkit import (
+    Shopper,
+    assert_accessible,
+    log_in,
+    measure_cold_load,
+    shoot,
+    watch_console,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -172,3 +179,13 @@ def test_pages_carry_the_security_headers(gateway_url: str) -> None:
         assert response.headers["x-content-type-options"] == "nosniff"
         # Plain local HTTP: no HSTS unless the deployment sets GATEWAY_HSTS_MAX_AGE.
         assert "strict-transport-security" not in response.headers
+
+
+def test_the_api_docs_work_under_the_content_security_policy(
+    new_context: Callable[..., BrowserContext],
+) -> None:
+    page = new_context().new_page()
+    console = watch_console(page)
+    page.goto("/docs")
+    expect(page.locator(".swagger-ui .opblock").first).to_be_visible()
+    assert not console.csp_violations(), console.errors

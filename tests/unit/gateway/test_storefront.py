@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from gateway.app import GatewayApp
 from gateway.bootstrap import build_app, discover_services
 from gateway.edge.ratelimit import MemoryCounter
-from gateway.security_headers import CONTENT_SECURITY_POLICY
+from gateway.security_headers import CONTENT_SECURITY_POLICY, DOCS_CONTENT_SECURITY_POLICY
 from gateway.settings import GatewaySettings
 from gateway.storefront import PAGES, Storefront, default_web_dir
 from gateway.transcoding.routes import routes_from_services
@@ -153,8 +153,9 @@ async def test_every_response_is_nosniff_and_html_has_a_csp(
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["referrer-policy"] == "no-referrer"
         assert "strict-transport-security" not in response.headers
+    assert page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert docs.headers["content-security-policy"] == DOCS_CONTENT_SECURITY_POLICY
     for html in (page, docs):
-        assert html.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
         assert html.headers["x-frame-options"] == "DENY"
     for other in (script, api, missing, probe):
         assert "content-security-policy" not in other.headers
@@ -167,6 +168,10 @@ def test_the_csp_allows_this_origin_only() -> None:
     assert directives["connect-src"] == "'self'"
     assert directives["frame-ancestors"] == "'none'"
     assert "unsafe" not in CONTENT_SECURITY_POLICY and "http" not in CONTENT_SECURITY_POLICY
+    # Swagger UI's inline styles are the one exception, on /docs only; never inline scripts.
+    docs = dict(d.split(" ", 1) for d in DOCS_CONTENT_SECURITY_POLICY.split("; "))
+    assert docs["style-src"] == "'self' 'unsafe-inline'"
+    assert docs["script-src"] == "'self'"
 
 
 async def test_hsts_only_when_configured(make_app: AppFactory, web_dir: Path) -> None:
