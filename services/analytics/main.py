@@ -29,16 +29,15 @@ TOPICS = [topic_for("order"), topic_for("payment"), topic_for("cart"), topic_for
 
 async def build(runtime: Runtime) -> ServiceSpec:
     settings = Settings.from_env(runtime.environ)
+    # Each resource goes on the runtime's cleanup stack as soon as it is open: a failed later
+    # step closes it, and shutdown closes everything in reverse (Kafka, then the pool).
     pool = await open_pool(
         settings.database_url, package="services.analytics", max_size=settings.db_pool_max_size
     )
+    runtime.cleanup.push_async_callback(pool.close)
     dead_letters = EventPublisher(settings.kafka_bootstrap_servers, client_id="analytics")
-    try:
-        await dead_letters.start()
-    except BaseException:
-        # The runtime only cleans up what build returned; a failed start closes its own pool.
-        await pool.close()
-        raise
+    await dead_letters.start()
+    runtime.cleanup.push_async_callback(dead_letters.stop)
 
     analytics = Analytics(
         PostgresAnalyticsStore(pool),
@@ -69,6 +68,4 @@ async def build(runtime: Runtime) -> ServiceSpec:
         ],
         probes={"postgres": pool_probe(pool)},
         background=[consumer.run],
-        # Run in reverse: stop Kafka, then close the pool.
-        cleanup=[pool.close, dead_letters.stop],
     )

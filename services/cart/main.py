@@ -24,16 +24,15 @@ SERVICE_NAME = cart_pb2.DESCRIPTOR.services_by_name["CartService"].full_name
 
 async def build(runtime: Runtime) -> ServiceSpec:
     settings = Settings.from_env(runtime.environ)
+    # Each resource goes on the runtime's cleanup stack as soon as it is open: a failed later
+    # step closes it, and shutdown closes everything in reverse (Kafka, then Redis).
     redis = Redis.from_url(settings.redis_url, decode_responses=True)
-    publisher = EventPublisher(settings.kafka_bootstrap_servers, client_id=PRODUCER)
+    runtime.cleanup.push_async_callback(redis.aclose)
     store = RedisCartStore(redis, ttl_seconds=settings.cart_ttl_seconds)
-    try:
-        await store.create_outbox_group()
-        await publisher.start()
-    except BaseException:
-        # The runtime only cleans up what build returned; a failed start closes its own.
-        await redis.aclose()
-        raise
+    await store.create_outbox_group()
+    publisher = EventPublisher(settings.kafka_bootstrap_servers, client_id=PRODUCER)
+    await publisher.start()
+    runtime.cleanup.push_async_callback(publisher.stop)
     catalog = GrpcProductCatalog(
         catalog_pb2_grpc.CatalogServiceStub(runtime.channels.channel("catalog"))
     )
@@ -52,6 +51,4 @@ async def build(runtime: Runtime) -> ServiceSpec:
         register=[register],
         probes={"redis": ping_redis},
         background=[relay.run],
-        # Run in reverse: stop Kafka, then close Redis.
-        cleanup=[redis.aclose, publisher.stop],
     )

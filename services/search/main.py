@@ -30,16 +30,15 @@ logger = logging.getLogger(__name__)
 async def build(runtime: Runtime) -> ServiceSpec:
     settings = Settings.from_env(runtime.environ)
     quiet_client_logs()
+    # Each resource goes on the runtime's cleanup stack as soon as it is open: a failed later
+    # step closes it, and shutdown closes everything in reverse (Kafka, then Elasticsearch).
     es = connect(settings.elasticsearch_url)
+    runtime.cleanup.push_async_callback(es.close)
     index = ProductIndex(es, settings.index_alias)
+    first_start = await index.ensure()
     publisher = EventPublisher(settings.kafka_bootstrap_servers, client_id="search")
-    try:
-        first_start = await index.ensure()
-        await publisher.start()
-    except BaseException:
-        # The runtime only cleans up what build returned; a failed start closes its own.
-        await es.close()
-        raise
+    await publisher.start()
+    runtime.cleanup.push_async_callback(publisher.stop)
     consumer = EventConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         group_id=settings.consumer_group,
@@ -81,6 +80,4 @@ async def build(runtime: Runtime) -> ServiceSpec:
         register=[register],
         probes={"elasticsearch": index.ping},
         background=background,
-        # Run in reverse: stop Kafka, then close the Elasticsearch client.
-        cleanup=[es.close, publisher.stop],
     )
