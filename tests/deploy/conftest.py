@@ -6,11 +6,9 @@ tool that cannot be fetched fails the test instead of skipping it.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
@@ -18,8 +16,10 @@ from typing import Any, TypeVar
 import pytest
 import yaml
 
+from launcher.sidecars.renderer import load_render_package
+
 from .deploy_schemas import Validator, load_crd_schemas
-from .deploy_tools import DEPLOY, KUSTOMIZATIONS, KUSTOMIZE, ROOT, Toolbox, ToolUnavailable
+from .deploy_tools import KUSTOMIZATIONS, KUSTOMIZE, ROOT, Toolbox, ToolUnavailable
 
 T = TypeVar("T")
 
@@ -82,20 +82,7 @@ def validator(
 
 
 @pytest.fixture(scope="session")
-def render_module() -> Iterator[ModuleType]:
-    """The deploy/mesh/render package, imported from its folder: under pytest the name
-    `deploy` is this test package, so the renderer gets a name of its own."""
-    package = DEPLOY / "mesh" / "render"
-    spec = importlib.util.spec_from_file_location(
-        "shopmesh_deploy_render",
-        package / "__init__.py",
-        submodule_search_locations=[str(package)],
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    # The package's relative imports and dataclasses resolve through sys.modules.
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    for name in [n for n in sys.modules if n == spec.name or n.startswith(spec.name + ".")]:
-        sys.modules.pop(name, None)
+def render_module() -> ModuleType:
+    """The deploy/mesh/render package, loaded as the local mesh loads it (under pytest the name
+    `deploy` is this test package)."""
+    return load_render_package(ROOT)
