@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import configparser
 from pathlib import Path
 
 import pytest
@@ -37,3 +38,22 @@ def test_ports_and_lookup() -> None:
     assert entry_of("search").grpc_service == "shop.search.v1.SearchService"
     with pytest.raises(KeyError, match="no service named 'basket'"):
         entry_of("basket")
+
+
+def test_the_layer_contracts_cover_every_service() -> None:
+    contracts = configparser.ConfigParser()
+    contracts.read(ROOT / ".importlinter")
+    independent = contracts["importlinter:contract:services-independent"]["modules"].split()
+    assert independent == [f"services.{name}" for name in SERVICE_NAMES]
+    for name in SERVICE_NAMES:
+        pure = contracts[f"importlinter:contract:{name}-domain-is-pure"]
+        assert pure["source_modules"].split() == [f"services.{name}.domain"]
+        layers = contracts[f"importlinter:contract:{name}-layers"]
+        assert layers["containers"].split() == [f"services.{name}"]
+        assert layers["layers"].split() == [
+            "main",
+            "servicer",
+            "adapters",
+            "service_layer",
+            "domain",
+        ]
