@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import random
+import re
 import string
 from collections.abc import Callable
 from typing import Any
@@ -189,3 +191,24 @@ def test_the_api_docs_work_under_the_content_security_policy(
     page.goto("/docs")
     expect(page.locator(".swagger-ui .opblock").first).to_be_visible()
     assert not console.csp_violations(), console.errors
+
+
+def test_a_service_down_leaves_the_rest_of_the_page_working(
+    new_context: Callable[..., BrowserContext], product: Callable[..., dict[str, Any]]
+) -> None:
+    lamp = product("Resilient Lamp", category=category_name())
+    page = new_context().new_page()
+    # The review service is down: the gateway answers its routes 503 with a google.rpc.Status.
+    unavailable = json.dumps({"code": 14, "message": "service unavailable", "details": []})
+    page.route(
+        re.compile(r".*/v1/products/[^/]+/(reviews|rating)(\?.*)?$"),
+        lambda route: route.fulfill(status=503, body=unavailable, content_type="application/json"),
+    )
+    page.goto(f"/#/product/{lamp['id']}")
+    expect(page.get_by_test_id("price")).to_have_text("$12.00")
+    reviews = page.get_by_role("region", name="Reviews")
+    expect(reviews.get_by_role("alert")).to_contain_text("unavailable right now")
+    expect(page.get_by_role("region", name="Rating").get_by_role("alert")).to_be_visible()
+    page.get_by_role("button", name="Add to cart").click()
+    expect(page.get_by_role("link", name="Cart (1)")).to_be_visible()
+    shoot(page, "35-reviews-down")

@@ -46,7 +46,7 @@ function stockText(product) {
 function stars(average, count) {
   if (!count) return h("span", { class: "rating muted" }, "No ratings yet");
   const rounded = Math.round(average * 10) / 10;
-  return h("span", { class: "rating", "aria-label": `Rated ${rounded} out of 5 from ${count} reviews` },
+  return h("span", { class: "rating", "aria-label": `Rated ${rounded} out of 5 from ${plural(count, "review")}` },
     "★".repeat(Math.round(average)) + "☆".repeat(5 - Math.round(average)), ` ${rounded} (${count})`);
 }
 
@@ -203,7 +203,8 @@ async function productPage(page, { path }) {
     const list = answer.reviews ?? [];
     return h("div", null,
       list.length ? h("ul", { class: "reviews" }, list.map((/** @type {any} */ r) => h("li", null,
-        h("p", null, h("strong", null, r.title), " ", stars(r.rating, 1)),
+        h("p", null, h("strong", null, r.title), " ",
+          h("span", { class: "rating", "aria-label": `${r.rating} out of 5 stars` }, "★".repeat(r.rating) + "☆".repeat(5 - r.rating))),
         h("p", null, r.body),
         h("p", { class: "muted" }, `${r.authorName || "A shopper"}${r.verifiedPurchase ? " · verified purchase" : ""}`))))
         : h("p", { class: "muted" }, "No reviews yet."),
