@@ -60,9 +60,9 @@ class Upstreams:
         channel = self._channels.get(service_full_name)
         if channel is None:
             target = self._settings.address_of(self._service_key(service_full_name))
+            # No timeout in the service config: every call carries the route's deadline.
             options = channel_options(
                 service_full_name,
-                timeout_seconds=self._settings.default_deadline_seconds,
                 keepalive_seconds=self._settings.keepalive_seconds,
             )
             channel = aio.insecure_channel(target, options=options)

@@ -49,9 +49,9 @@ class ChannelFactory:
 
     def _create(self, service: str, call_as: CallAs) -> aio.Channel:
         target = self._settings.address_of(service)
+        # No timeout in the service config: OutgoingCallInterceptor gives every call its own.
         options = channel_options(
             full_service_name(service),
-            timeout_seconds=self._settings.default_deadline_seconds,
             keepalive_seconds=self._settings.keepalive_seconds,
         )
         interceptors: list[Any] = [
