@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import json
 import socket
 import ssl
 import time
@@ -18,6 +19,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from launcher.process import pid_alive, read_pid
 from launcher.sidecars.ca import LocalCA, write_private
+from launcher.sidecars.identities import CertificateRotator, WorkloadIdentities
 from launcher.testing import RunningPlatform
 
 from .meshclient import identity_channel, mesh_of, workload_channel
@@ -108,3 +110,29 @@ async def test_a_certificate_from_another_ca_gets_no_service(
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await _serving(channel)
         assert caught.value.code() == grpc.StatusCode.UNAVAILABLE, service
+
+
+def test_the_rotator_reissues_certificates_at_half_life(tmp_path: Path) -> None:
+    identities = WorkloadIdentities(
+        LocalCA.load_or_create(tmp_path / "ca"),
+        tmp_path / "identities",
+        {"catalog": "spiffe://cluster.local/ns/test/sa/catalog"},
+        lifetime=datetime.timedelta(seconds=4),
+        secret_of=lambda certificate, key: {"certificate": certificate},
+    )
+    identities.issue_all()
+    first = identities.current("catalog")
+    assert first is not None
+    rotator = CertificateRotator(identities, check_every=0.1)
+    rotator.start()
+    try:
+        deadline = time.monotonic() + 5
+        while (current := identities.current("catalog")) is None or current.serial == first.serial:
+            assert time.monotonic() < deadline, "the certificate was not rotated"
+            time.sleep(0.1)
+    finally:
+        rotator.stop()
+    # Rotated before the old one expired, and the new one is written where Envoy reads it.
+    assert datetime.datetime.now(datetime.UTC) < first.not_after
+    written = json.loads(identities.files("catalog").sds.read_text())
+    assert written == {"certificate": current.certificate_pem}
