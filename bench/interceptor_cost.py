@@ -75,7 +75,7 @@ Factory = Callable[[], list[Any]]
 
 async def _cpu_per_call(interceptors: list[Any], token: str, calls: int) -> float:
     server = aio.server(interceptors=interceptors)
-    cart_pb2_grpc.add_CartServiceServicer_to_server(Cart(), server)
+    cart_pb2_grpc.add_CartServiceServicer_to_server(Cart(), server)  # type: ignore[abstract]
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     metadata = (("authorization", f"Bearer {token}"),)
