@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Final, TypeVar
 
 import grpc
 from google.protobuf.message import Message
@@ -26,6 +26,7 @@ from mesh.money import from_minor_units, to_minor_units
 from ..domain.checkout import CartItem, ProductOffer
 from ..domain.model import Order, OrderLine
 from ..service_layer.ports import (
+    CartContents,
     CartPort,
     CatalogPort,
     ChargeResult,
@@ -81,6 +82,17 @@ def _bearer(token: str) -> tuple[tuple[str, str], ...]:
     return (("authorization", f"Bearer {token}"),)
 
 
+# Lines the cart priced from the catalog just now; a gone product carries the cart's last
+# known price, which is no offer at all.
+_PRICED_FROM_CATALOG: Final = frozenset(
+    {
+        cart_pb2.ITEM_AVAILABILITY_IN_STOCK,
+        cart_pb2.ITEM_AVAILABILITY_INSUFFICIENT_STOCK,
+        cart_pb2.ITEM_AVAILABILITY_OUT_OF_STOCK,
+    }
+)
+
+
 class GrpcCart(CartPort):
     """`caller_stub` forwards the customer's token; `service_stub` sends the order service's."""
 
@@ -94,13 +106,29 @@ class GrpcCart(CartPort):
         self._service = service_stub
         self._policy = policy
 
-    async def items(self, user_id: str, caller_token: str) -> Sequence[CartItem]:
+    async def contents(self, user_id: str, caller_token: str) -> CartContents:
+        """The items with the offers the cart priced them at: the cart reads every product
+        from the catalog on each GetCart, so asking the catalog again would only repeat it."""
         cart = await self._caller.GetCart(
             cart_pb2.GetCartRequest(user_id=user_id),
             timeout=self._policy.try_timeout_seconds,
             metadata=_bearer(caller_token),
         )
-        return [CartItem(item.product_id, item.quantity) for item in cart.items]
+        items = [CartItem(item.product_id, item.quantity) for item in cart.items]
+        if any(item.availability == cart_pb2.ITEM_AVAILABILITY_UNSPECIFIED for item in cart.items):
+            return CartContents(items)  # not priced: the catalog is asked
+        offers = {
+            item.product_id: ProductOffer(
+                product_id=item.product_id,
+                name=item.name,
+                unit_price=to_minor_units(item.unit_price, "item.unit_price").amount,
+                currency=item.unit_price.currency_code,
+                inventory=item.available_quantity,
+            )
+            for item in cart.items
+            if item.availability in _PRICED_FROM_CATALOG
+        }
+        return CartContents(items, offers)
 
     async def clear(self, user_id: str) -> None:
         request = cart_pb2.ClearCartRequest(user_id=user_id)

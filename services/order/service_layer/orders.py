@@ -127,12 +127,15 @@ class Orders:
         return record
 
     async def _new_order(self, caller: Identity, request: CheckoutRequest) -> Order:
-        items = await self._cart.items(request.user_id, caller.token)
-        offers = await self._catalog.offers({item.product_id for item in items}, caller.token)
+        cart = await self._cart.contents(request.user_id, caller.token)
+        offers = cart.offers
+        if offers is None:
+            ids = {item.product_id for item in cart.items}
+            offers = await self._catalog.offers(ids, caller.token)
         return Order.start(
             order_id=self._new_order_id(),
             user_id=request.user_id,
-            lines=order_lines(request.user_id, items, offers, self._currency),
+            lines=order_lines(request.user_id, cart.items, offers, self._currency),
             currency=self._currency,
             shipping_address=request.shipping_address,
             payment_token=request.payment_token,

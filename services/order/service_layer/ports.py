@@ -41,9 +41,18 @@ class ChargeResult:
     reason: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class CartContents:
+    items: Sequence[CartItem]
+    # The catalog's offers for these items as the cart priced them for this very read (the
+    # cart asks the catalog on every read, it keeps no prices of its own for this); None when
+    # the cart did not price them, and the catalog must be asked.
+    offers: Mapping[str, ProductOffer] | None = None
+
+
 class CartPort(abc.ABC):
     @abc.abstractmethod
-    async def items(self, user_id: str, caller_token: str) -> Sequence[CartItem]: ...
+    async def contents(self, user_id: str, caller_token: str) -> CartContents: ...
 
     @abc.abstractmethod
     async def clear(self, user_id: str) -> None: ...

@@ -13,6 +13,7 @@ from services.order.domain.checkout import CartItem, ProductOffer
 from services.order.domain.idempotency import IdempotencyRecord
 from services.order.domain.model import Order, OrderEvent, OrderLine, OrderStatus, Transition
 from services.order.service_layer.ports import (
+    CartContents,
     CartPort,
     CatalogPort,
     ChargeResult,
@@ -132,9 +133,16 @@ class FakeCart(CartPort):
     outages: int = 0  # how many next calls fail as unavailable
     tokens_seen: list[str] = field(default_factory=list)
 
-    async def items(self, user_id: str, caller_token: str) -> Sequence[CartItem]:
+    # When set, the cart prices its items from this catalog, as the real cart does on every read.
+    catalog: FakeCatalog | None = None
+
+    async def contents(self, user_id: str, caller_token: str) -> CartContents:
         self.tokens_seen.append(caller_token)
-        return list(self.carts.get(user_id, []))
+        items = list(self.carts.get(user_id, []))
+        if self.catalog is None:
+            return CartContents(items)
+        offers = await self.catalog.offers({item.product_id for item in items}, caller_token)
+        return CartContents(items, offers)
 
     async def clear(self, user_id: str) -> None:
         if self.outages:
@@ -157,9 +165,12 @@ class FakeCatalog(CatalogPort):
     def inventory(self, product_id: str) -> int:
         return self.products[product_id].inventory
 
+    offer_calls: int = 0
+
     async def offers(
         self, product_ids: Collection[str], caller_token: str
     ) -> Mapping[str, ProductOffer]:
+        self.offer_calls += 1
         return {pid: self.products[pid] for pid in product_ids if pid in self.products}
 
     async def reserve(self, order_id: str, lines: Sequence[OrderLine]) -> None:

@@ -9,13 +9,14 @@ from typing import Any
 
 import grpc
 import pytest
+from shop.cart.v1 import cart_pb2
 from shop.catalog.v1 import catalog_pb2
 from shop.order.v1 import order_pb2
 from shop.payment.v1 import payment_pb2
 
 from mesh.errors import InvalidArgumentError
 from mesh.settings import SettingsError
-from services.order.adapters.downstream import CallPolicy, GrpcCatalog, GrpcPayment
+from services.order.adapters.downstream import CallPolicy, GrpcCart, GrpcCatalog, GrpcPayment
 from services.order.adapters.protos import event_payload, order_to_proto
 from services.order.domain.model import (
     Address,
@@ -167,6 +168,46 @@ async def test_catalog_prices_become_minor_units() -> None:
     stub = ScriptedStub(catalog_pb2.BatchGetProductsResponse(products=[product]))
     offers = await GrpcCatalog(stub, stub, POLICY).offers({"mug"}, "tok")  # type: ignore[arg-type]
     assert offers["mug"].unit_price == 1299 and offers["mug"].inventory == 4
+
+
+async def test_the_carts_prices_become_offers_and_a_gone_product_is_none() -> None:
+    cart = cart_pb2.Cart(
+        items=[
+            cart_pb2.CartItem(
+                product_id="mug",
+                name="Mug",
+                quantity=2,
+                availability=cart_pb2.ITEM_AVAILABILITY_INSUFFICIENT_STOCK,
+                available_quantity=1,
+            ),
+            cart_pb2.CartItem(
+                product_id="old",
+                name="Old",
+                quantity=1,
+                availability=cart_pb2.ITEM_AVAILABILITY_PRODUCT_GONE,
+            ),
+        ]
+    )
+    mug = cart.items[0].unit_price
+    mug.currency_code, mug.units, mug.nanos = "USD", 12, 990_000_000
+    stub = ScriptedStub(cart)
+    contents = await GrpcCart(stub, stub, POLICY).contents("ada", "tok")  # type: ignore[arg-type]
+
+    assert [(item.product_id, item.quantity) for item in contents.items] == [("mug", 2), ("old", 1)]
+    assert contents.offers is not None and set(contents.offers) == {"mug"}
+    offer = contents.offers["mug"]
+    assert (offer.name, offer.unit_price, offer.currency, offer.inventory) == (
+        "Mug",
+        1299,
+        "USD",
+        1,
+    )
+
+
+async def test_a_cart_with_unpriced_items_gives_no_offers() -> None:
+    stub = ScriptedStub(cart_pb2.Cart(items=[cart_pb2.CartItem(product_id="mug", quantity=1)]))
+    contents = await GrpcCart(stub, stub, POLICY).contents("ada", "tok")  # type: ignore[arg-type]
+    assert contents.offers is None
 
 
 def test_page_tokens_round_trip_and_garbage_is_a_field_violation() -> None:

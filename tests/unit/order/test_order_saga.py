@@ -111,6 +111,25 @@ async def test_a_checkout_charges_once_clears_the_cart_and_publishes() -> None:
     assert shop.cart.tokens_seen == ["ada-token"], "the cart is read with the caller's token"
 
 
+async def test_prices_the_cart_read_from_the_catalog_are_not_asked_for_again() -> None:
+    shop = Shop()
+    shop.cart.catalog = shop.catalog  # the real cart prices every read from the catalog
+    order = await shop.orders().place_order(ADA, request(), "key-1")
+
+    assert order.totals.subtotal == 2 * 1250 + 2000
+    assert [(line.product_id, line.unit_price) for line in order.lines] == [
+        ("mug", 1250),
+        ("tee", 2000),
+    ]
+    assert shop.catalog.offer_calls == 1, "only the cart's own read asked the catalog"
+
+
+async def test_a_cart_that_did_not_price_its_items_makes_the_order_ask_the_catalog() -> None:
+    shop = Shop()
+    await shop.orders().place_order(ADA, request(), "key-1")
+    assert shop.catalog.offer_calls == 1
+
+
 async def test_the_same_key_twice_gives_one_order_and_one_charge() -> None:
     shop = Shop()
     orders = shop.orders()
