@@ -11,16 +11,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-# Fixed plan of `shop up --mesh`: apps at gRPC port + 2000 (52051...), sidecar admins at
-# 53051... (gateway 53080), outbound listeners from 54000 in blocks of 20 per workload.
-APP_OFFSET: Final = 2000
-ADMIN_OFFSET: Final = 3000
-GATEWAY_ADMIN: Final = 53080
-OUTBOUND_BASE: Final = 54000
+# Ports below Linux's ephemeral range (32768-60999) are never handed out by the kernel, neither
+# as another program's port-0 bind nor as an outgoing connection's source port.
+# Fixed plan of `shop up --mesh`: apps at gRPC port - 29000 (21051...), sidecar admins at
+# 22051... (gateway 22080), outbound listeners from 23000 in blocks of 20 per workload.
+APP_OFFSET: Final = -29000
+ADMIN_OFFSET: Final = -28000
+GATEWAY_ADMIN: Final = 22080
+OUTBOUND_BASE: Final = 23000
 OUTBOUND_BLOCK: Final = 20
-# Test meshes take ports below Linux's ephemeral range (32768-60999), where the kernel hands
-# out neither other test sessions' port-0 binds nor outgoing connections' source ports.
-QUIET_RANGE: Final = range(20000, 32000)
+# Test meshes take random free ports above the fixed plan and below the ephemeral range.
+QUIET_RANGE: Final = range(24000, 32000)
 
 
 @dataclass(frozen=True)
