@@ -35,6 +35,11 @@ def main() -> None:
             http="httptools",
             lifespan="on",
             access_log=False,
+            # The client IP is worked out once, by gateway/client_ip.py against
+            # GATEWAY_TRUSTED_PROXIES: uvicorn must not rewrite the peer from X-Forwarded-For
+            # (it trusts 127.0.0.1 by default, so any local client could pick its own IP).
+            proxy_headers=False,
+            forwarded_allow_ips="",
             log_config=None,
             timeout_graceful_shutdown=10,
         )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Final
 
-from gateway.settings import IpNetwork
+# The client IP is computed in one place; re-exported for the pipeline.
+from gateway.client_ip import client_ip
 
 __all__ = [
     "BotDetector",
@@ -21,36 +21,6 @@ __all__ = [
 _REQUEST_ID: Final = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _GRPC_TIMEOUT: Final = re.compile(r"^(\d{1,8})([HMSmun])$")
 _GRPC_UNITS: Final = {"H": 3600.0, "M": 60.0, "S": 1.0, "m": 1e-3, "u": 1e-6, "n": 1e-9}
-
-
-def client_ip(peer: str | None, forwarded_for: str | None, trusted: Sequence[IpNetwork]) -> str:
-    """The TCP peer, unless it is a trusted proxy: then the right-most address of
-    X-Forwarded-For that is not itself a trusted proxy (left-most entries are client-made)."""
-    if peer is None:
-        return "unknown"
-    if not forwarded_for or not _is_trusted(peer, trusted):
-        return peer
-    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
-    for hop in reversed(hops):
-        if not _is_trusted(hop, trusted):
-            return hop if _is_ip(hop) else peer
-    return hops[0] if hops and _is_ip(hops[0]) else peer
-
-
-def _is_ip(value: str) -> bool:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _is_trusted(address: str, trusted: Sequence[IpNetwork]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in network for network in trusted)
 
 
 def request_id(incoming: str | None) -> str:

@@ -290,7 +290,7 @@ async def test_a_crash_after_the_charge_is_finished_by_a_restarted_instance(
     assert replay.id == order.id and replay.status == order_pb2.ORDER_STATUS_PAID
     assert downstream.payment.charges_for(order_id) == 1
     assert "ada" not in downstream.cart.carts
-    assert downstream.cart.cleared_by == ["order"], "recovery clears with the service token"
+    assert downstream.cart.cleared_by == ["service:order"], "recovery clears with the service token"
     events = await order_events(kafka_bootstrap, order_id)
     assert events.count("order_paid") == 1
     assert events == ["order_placed", "order_paid"]
