@@ -4,16 +4,33 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install gen lint test test-unit test-contract test-deploy test-integration test-e2e test-browser up down bench up-mesh test-mesh
+.PHONY: install lock gen lint test test-unit test-contract test-deploy test-integration test-e2e test-browser test-schemathesis up down bench up-mesh test-mesh
 
-$(VENV)/.installed: pyproject.toml launcher/pyproject.toml
+# Exact versions with hashes of everything .venv holds (runtime, dev extra, launcher).
+LOCK := requirements/dev.txt
+LOCK_FLAGS ?=
+
+$(VENV)/.locked: $(LOCK)
 	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]' -e ./launcher
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
 	touch $@
 
-## install: create .venv and install the project with everything its tests need
+# The two projects themselves, editable, without resolving anything: the lock has it all
+# (pip check fails when pyproject.toml asks for more than the lock holds).
+$(VENV)/.installed: $(VENV)/.locked pyproject.toml launcher/pyproject.toml
+	$(PY) -m pip install --quiet --no-deps -e . -e ./launcher
+	@$(PY) -m pip check >/dev/null || { $(PY) -m pip check; \
+		echo "$(LOCK) lacks what pyproject.toml asks for: run make lock"; exit 1; }
+	touch $@
+
+## install: create .venv and install the project with everything its tests need (from the lock)
 install: $(VENV)/.installed
+
+## lock: update requirements/dev.txt after a pyproject change (LOCK_FLAGS=--upgrade: newest of all)
+lock: $(VENV)/.locked
+	$(VENV)/bin/uv pip compile requirements/dev.in --universal --python-version 3.11 \
+		--generate-hashes --no-emit-package shopmesh --no-emit-package shopmesh-launcher \
+		--quiet $(LOCK_FLAGS) -o $(LOCK)
 
 ## gen: regenerate gen/ from proto/
 gen: install
@@ -35,7 +52,7 @@ down: install
 	$(VENV)/bin/shop down
 
 ## test: lint, then unit, contract, integration and end-to-end tests on real servers
-test: install lint test-unit test-contract test-deploy test-integration test-e2e test-browser
+test: install lint test-unit test-contract test-deploy test-integration test-e2e test-browser test-schemathesis
 
 test-unit: install
 	$(PY) -m pytest tests/unit
@@ -51,6 +68,10 @@ test-integration: install
 
 test-e2e: install
 	$(PY) -m pytest tests/e2e
+
+## test-schemathesis: the gateway against its own /openapi.json (every operation, stateful phase)
+test-schemathesis: install
+	$(PY) -m pytest tests/schemathesis
 
 ## test-browser: the storefront and back office in headless Chromium (installs it when missing)
 test-browser: install

@@ -388,9 +388,13 @@ class _Schemas:
         required: list[str] = []
         for field in descriptor.fields:
             field_schema, field_required = _with_rules(field, self.field(field))
-            properties[field.json_name] = field_schema
             if field_required:
                 required.append(field.json_name)
+            else:
+                # Proto3 JSON reads `null` as the field's default value; a field that must be
+                # sent refuses it like its zero value.
+                field_schema = _nullable(field_schema)
+            properties[field.json_name] = field_schema
         schema: Schema = {"type": "object", "properties": properties, "additionalProperties": False}
         if required:
             schema["required"] = required
@@ -415,6 +419,19 @@ class _Schemas:
             assert field.message_type is not None
             return self.message(field.message_type)
         return dict(_SCALARS[field.type])
+
+
+def _nullable(schema: Schema) -> Schema:
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        return schema if "null" in kind else {**schema, "type": [*kind, "null"]}
+    if schema == {}:
+        return schema  # google.protobuf.Value: null is already one of its values
+    if set(schema) == {"anyOf"}:
+        return {"anyOf": [*schema["anyOf"], {"type": "null"}]}
+    if isinstance(kind, str) and not ({"enum", "const", "anyOf", "allOf"} & schema.keys()):
+        return {**schema, "type": [kind, "null"]}
+    return {"anyOf": [schema, {"type": "null"}]}
 
 
 def _enum(enum: EnumDescriptor, numbers: Iterable[int] | None = None) -> Schema:

@@ -132,19 +132,23 @@ def test_idempotency_key_header(spec: dict[str, Any]) -> None:
 
 def test_well_known_type_schemas(spec: dict[str, Any]) -> None:
     everything = spec["components"]["schemas"]["gwtest.v1.Everything"]["properties"]
-    assert everything["i64"]["type"] == "string" and everything["i64"]["format"] == "int64"
+    # Proto3 JSON reads null as a field's default value: every optional field admits it.
+    assert everything["i64"]["type"] == ["string", "null"]
+    assert everything["i64"]["format"] == "int64"
     assert everything["data"]["contentEncoding"] == "base64"
     assert everything["dur"]["pattern"].endswith("s$")
     assert everything["wBool"]["type"] == ["boolean", "null"]
-    assert everything["attrs"]["type"] == "object"
+    assert everything["attrs"]["type"] == ["object", "null"]
     assert everything["anything"]["required"] == ["@type"]
     assert everything["counts"] == {
-        "type": "object",
+        "type": ["object", "null"],
         "additionalProperties": {"type": "integer", "format": "int32"},
     }
-    assert everything["customLabel"] == {"type": "string"}
+    assert everything["customLabel"] == {"type": ["string", "null"]}
     recursive = spec["components"]["schemas"]["gwtest.v1.Nested"]["properties"]["inner"]
-    assert recursive == {"$ref": "#/components/schemas/gwtest.v1.Nested"}
+    assert recursive == {
+        "anyOf": [{"$ref": "#/components/schemas/gwtest.v1.Nested"}, {"type": "null"}]
+    }
 
 
 CONSTRAINTS = [
