@@ -14,6 +14,10 @@ Call = Callable[[int], Awaitable[bool]]
 Prepare = Callable[[int], Awaitable[None]]
 
 
+class Failed(Exception):
+    """A call that was answered, but not with success; the message is its kind (`HTTP 504`)."""
+
+
 @dataclass
 class Samples:
     """Latencies of successful calls and the failures, over all rounds of one scenario."""
@@ -100,6 +104,8 @@ async def drive(
             try:
                 ok = await call(index)
                 kind = "failed"
+            except Failed as failure:
+                ok, kind = False, str(failure)
             except Exception as error:  # a failed call is a figure, not a crash of the bench
                 ok, kind = False, type(error).__name__
             elapsed = time.perf_counter() - started

@@ -19,6 +19,8 @@ from shop.common.v1 import common_pb2
 from shop.order.v1 import order_pb2, order_pb2_grpc
 from shop.user.v1 import user_pb2, user_pb2_grpc
 
+from bench.drive import Failed
+
 log = logging.getLogger("bench")
 
 ADDRESS = {
@@ -161,7 +163,9 @@ class Shop:
     async def get_ok(self, url: str, headers: dict[str, str] | None = None) -> bool:
         async with self.http.get(url, headers=headers) as response:
             await response.read()
-            return response.status < 300
+            if response.status >= 300:
+                raise Failed(f"HTTP {response.status}")
+            return True
 
     async def health_check(self) -> bool:
         await self.hop.Check(health_pb2.HealthCheckRequest(), timeout=10)
@@ -171,6 +175,14 @@ class Shop:
         await self.catalog.GetProduct(
             catalog_pb2.GetProductRequest(id=self.product_id), metadata=shopper.metadata, timeout=10
         )
+        return True
+
+    async def paid_checkout(self, shopper: Shopper) -> bool:
+        status, order_status = await self.checkout(shopper)
+        if status >= 300:
+            raise Failed(f"HTTP {status}")
+        if order_status != "ORDER_STATUS_PAID":
+            raise Failed(order_status or "no status")
         return True
 
     async def checkout(self, shopper: Shopper) -> tuple[int, str]:
@@ -190,7 +202,15 @@ class Shop:
         )
         metadata = (*shopper.metadata, ("idempotency-key", str(uuid.uuid4())))
         order = await self.orders.PlaceOrder(request, metadata=metadata, timeout=30)
-        return bool(order.status == order_pb2.ORDER_STATUS_PAID)
+        if order.status != order_pb2.ORDER_STATUS_PAID:
+            raise Failed(order_pb2.OrderStatus.Name(order.status))
+        return True
+
+    async def product_ids(self, count: int) -> list[str]:
+        page = await self.catalog.ListProducts(
+            catalog_pb2.ListProductsRequest(page_size=count), timeout=120
+        )
+        return [product.id for product in page.products]
 
     async def update_product(self, product_id: str, description: str) -> bool:
         await self.catalog.UpdateProduct(
