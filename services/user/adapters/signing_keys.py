@@ -142,7 +142,12 @@ class FileKeyStore:
             self._directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError:
             return False
-        return os.access(self._directory, os.W_OK)
+        if not os.access(self._directory, os.W_OK):
+            return False
+        if self._directory.stat().st_uid == os.geteuid():
+            # Private keys: a directory we own stays ours alone, whoever loosened it.
+            self._directory.chmod(0o700)
+        return True
 
 
 def write_new_key(directory: Path, now: datetime) -> str:

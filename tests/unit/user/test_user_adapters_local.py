@@ -61,6 +61,14 @@ async def test_first_start_generates_a_private_key_readable_only_by_the_owner(
     assert len(list(directory.glob("*.pem"))) == 1
 
 
+async def test_a_loosened_key_directory_is_made_private_again(tmp_path: Path) -> None:
+    directory = tmp_path / "keys"
+    directory.mkdir(mode=0o755)
+    directory.chmod(0o755)
+    await _store(directory).refresh(NOW)
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+
+
 async def test_rotation_keeps_the_old_key_published_until_its_tokens_expire(
     tmp_path: Path,
 ) -> None:
