@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
@@ -54,9 +55,37 @@ def split_method(method: str) -> tuple[str, str]:
     return service, name
 
 
+@dataclass(slots=True)
+class _MethodMetrics:
+    """One method's labelled children, looked up once instead of on every call."""
+
+    in_flight: Any
+    latency: Any
+    handled: Any
+    by_code: dict[str, Any] = field(default_factory=dict)
+
+    def handled_with(self, code: str) -> Any:
+        child = self.by_code.get(code)
+        if child is None:
+            child = self.by_code[code] = self.handled(code)
+        return child
+
+
 class MetricsInterceptor(CallInterceptor):
     def __init__(self, metrics: ServerMetrics) -> None:
         self._metrics = metrics
+        self._methods: dict[str, _MethodMetrics] = {}
+
+    def _of(self, method: str) -> _MethodMetrics:
+        found = self._methods.get(method)
+        if found is None:
+            labels = split_method(method)
+            found = self._methods[method] = _MethodMetrics(
+                in_flight=self._metrics.in_flight.labels(*labels),
+                latency=self._metrics.latency.labels(*labels),
+                handled=lambda code: self._metrics.handled.labels(*labels, code),
+            )
+        return found
 
     async def intercept(
         self,
@@ -65,9 +94,8 @@ class MetricsInterceptor(CallInterceptor):
         context: aio.ServicerContext[Any, Any],
         method: str,
     ) -> Any:
-        labels = split_method(method)
-        in_flight = self._metrics.in_flight.labels(*labels)
-        in_flight.inc()
+        metrics = self._of(method)
+        metrics.in_flight.inc()
         started = time.perf_counter()
         code = grpc.StatusCode.UNKNOWN
         try:
@@ -78,9 +106,9 @@ class MetricsInterceptor(CallInterceptor):
             code = context.code() or grpc.StatusCode.UNKNOWN
             raise
         finally:
-            in_flight.dec()
-            self._metrics.latency.labels(*labels).observe(time.perf_counter() - started)
-            self._metrics.handled.labels(*labels, _code_name(code)).inc()
+            metrics.in_flight.dec()
+            metrics.latency.observe(time.perf_counter() - started)
+            metrics.handled_with(_code_name(code)).inc()
 
 
 def _code_name(code: Any) -> str:
