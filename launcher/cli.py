@@ -19,7 +19,14 @@ from typing import Final
 from launcher.components import GATEWAY, discover
 from launcher.config import FORMER_STORE_NAMES, STORES, PlatformConfig, repo_root
 from launcher.credentials import CREDENTIALS_FILE, CredentialStore, admin_from_env
-from launcher.logstream import LogStreamer
+from launcher.logstream import (
+    LogStreamer,
+    Renderer,
+    SupervisorFormatter,
+    pretty_line,
+    raw_line,
+    terminal,
+)
 from launcher.mailbox import Mailbox
 from launcher.osuser import prepare_state_dir, server_user
 from launcher.platform import Endpoint, LocalPlatform
@@ -90,7 +97,8 @@ def _run(config: PlatformConfig, *, stream: bool, load_demo: bool, mesh: bool = 
     config.log_dir.mkdir(parents=True, exist_ok=True)
     pid_file = config.run_dir / f"{SUPERVISOR}.pid"
     write_pid_file(pid_file, os.getpid())
-    streamer = LogStreamer(config.log_dir, sys.stdout) if stream else None
+    render = pretty_line if terminal(sys.stdout) else raw_line
+    streamer = LogStreamer(config.log_dir, sys.stdout, render=render) if stream else None
     _on_signals(_raise_stop)
     began = time.monotonic()
     try:
@@ -244,6 +252,7 @@ def _purge(config: PlatformConfig) -> None:
         logger.info("nothing to purge in %s", state)
         return
     shutil.rmtree(state)
+    shutil.rmtree(config.stores_dir, ignore_errors=True)
     logger.info("deleted %s (data, credentials and logs)", state)
 
 
@@ -297,18 +306,27 @@ def cmd_logs(args: argparse.Namespace) -> int:
         known = sorted(p.stem for p in config.log_dir.glob("*.log"))
         _write(f"no log for {component!r}; available: {', '.join(known) or 'none'}")
         return 1
+    render = _log_form(args)
     lines = path.read_text(errors="replace").splitlines()
     for line in lines[-args.lines :] if args.lines else lines:
-        _write(line)
+        shown = render(component, line)
+        if shown is not None:
+            _write(shown)
     if args.follow:
-        offset = path.stat().st_size
         try:
-            while True:
-                offset = _copy_new(path, offset)
-                time.sleep(0.3)
+            LogStreamer(config.log_dir, sys.stdout, render=render, only=component).follow()
         except KeyboardInterrupt:
             return 0
     return 0
+
+
+def _log_form(args: argparse.Namespace) -> Renderer:
+    """Pretty on a terminal, the file's own lines (JSON for services) otherwise or with --json."""
+    if args.json:
+        return lambda _component, line: line
+    if args.pretty or terminal(sys.stdout):
+        return pretty_line
+    return lambda _component, line: line
 
 
 def cmd_mail(args: argparse.Namespace) -> int:
@@ -357,6 +375,9 @@ def parser() -> argparse.ArgumentParser:
     logs.add_argument("component", help=f"a store, a service, {GATEWAY} or {SUPERVISOR}")
     logs.add_argument("-f", "--follow", action="store_true")
     logs.add_argument("-n", "--lines", type=int, default=200)
+    form = logs.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="the file's lines as written")
+    form.add_argument("--pretty", action="store_true", help="one readable line per event")
     logs.set_defaults(handler=cmd_logs)
     commands.add_parser("mail", help="list captured mail").set_defaults(handler=cmd_mail)
     commands.add_parser("reindex", help="rebuild the search index").set_defaults(
@@ -367,9 +388,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format=f"{SUPERVISOR:<12} | %(message)s", stream=sys.stdout
-    )
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(SupervisorFormatter(pretty=terminal(sys.stdout)))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     return int(args.handler(args))
 
 

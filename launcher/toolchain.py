@@ -7,6 +7,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from typing import Final
 from launcher.stores.base import Progress
 
 COMPLETE_MARKER: Final = ".complete"
+# How often a long first-time build or download reports that it is still going.
+PROGRESS_INTERVAL_SECONDS: Final = 10.0
 
 
 class ToolchainMissing(RuntimeError):
@@ -151,8 +154,14 @@ def _stream(
     prefix: str,
     env: dict[str, str] | None = None,
 ) -> None:
-    """Run a build command, passing its output on as progress lines."""
+    """Run a build command, reporting a progress line now and then instead of its output.
+
+    Go's and Maven's own lines (hundreds of downloads) are kept only to explain a failure.
+    """
     tail: list[str] = []
+    started = time.monotonic()
+    reported = started
+    downloads = 0
     # The context manager closes the pipe: a leaked pipe is a ResourceWarning, an error in tests.
     with subprocess.Popen(  # noqa: S603 - argv built by us
         argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -160,10 +169,15 @@ def _stream(
         assert process.stdout is not None
         for line in process.stdout:
             line = line.rstrip()
-            if line:
-                tail = [*tail[-40:], line]
-                if "Copying" not in line:
-                    progress(prefix + line)
+            if not line:
+                continue
+            tail = [*tail[-40:], line]
+            downloads += "download" in line.lower()
+            now = time.monotonic()
+            if now - reported >= PROGRESS_INTERVAL_SECONDS:
+                reported = now
+                progress(f"{prefix}working: {downloads} downloads, {now - started:.0f}s so far")
         returncode = process.wait()
     if returncode != 0:
         raise RuntimeError(f"{' '.join(argv[:2])} failed in {cwd}:\n" + "\n".join(tail))
+    progress(f"{prefix}done: {downloads} downloads in {time.monotonic() - started:.0f}s")
