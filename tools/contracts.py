@@ -24,19 +24,12 @@ from google.protobuf.descriptor import (
 from google.protobuf.message import Message
 from shop.api.v1 import annotations_pb2
 
+from mesh.roster import SERVICE_NAMES
+
 ROOT = Path(__file__).resolve().parent.parent
 GEN_DIR = ROOT / "gen"
-SERVICE_PACKAGES = (
-    "user",
-    "catalog",
-    "cart",
-    "order",
-    "payment",
-    "notification",
-    "review",
-    "search",
-    "analytics",
-)
+# The services whose contracts live in proto/shop/<name>/v1: the roster, read from one place.
+SERVICE_PACKAGES = SERVICE_NAMES
 HTTP_VERBS = ("get", "put", "post", "delete", "patch")
 
 

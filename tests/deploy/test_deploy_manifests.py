@@ -9,21 +9,13 @@ from typing import Any
 
 import pytest
 
+from mesh.roster import SERVICE_NAMES
+
 from .deploy_schemas import Validator
 from .deploy_tools import KUSTOMIZATIONS, ROOT
 
 Docs = list[dict[str, Any]]
-SERVICES = (
-    "user",
-    "catalog",
-    "cart",
-    "order",
-    "payment",
-    "notification",
-    "review",
-    "search",
-    "analytics",
-)
+SERVICES = SERVICE_NAMES
 WORKLOADS = (*SERVICES, "gateway")
 # Istio's protocol selection by port name: <protocol>[-<suffix>].
 ISTIO_PORT_NAME = re.compile(

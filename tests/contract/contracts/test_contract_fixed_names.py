@@ -16,6 +16,7 @@ from shop.api.v1 import annotations_pb2
 from shop.common.v1 import common_pb2
 from shop.order.v1 import order_pb2
 
+from mesh.roster import ROSTER, SERVICE_PORTS
 from tools import contracts
 
 FIXED_METHODS = {
@@ -34,6 +35,12 @@ FIXED_METHODS = {
     "shop.search.v1.SearchService": "Search Suggest",
     "shop.analytics.v1.AnalyticsService": "GetSalesSummary GetTopProducts GetFunnel",
 }
+
+# The fixed gRPC ports of the local run (the ports table of the public API notes).
+FIXED_PORTS = {
+    "user": 50051, "catalog": 50052, "cart": 50053, "order": 50054, "payment": 50055,
+    "notification": 50056, "review": 50057, "search": 50058, "analytics": 50059,
+}  # fmt: skip
 
 INTERNAL_ONLY = {
     "shop.catalog.v1.CatalogService.ReserveStock",
@@ -146,6 +153,12 @@ def test_every_fixed_service_and_method_exists() -> None:
         assert service in found, service
         missing = set(names.split()) - found[service]
         assert not missing, f"{service} lacks {sorted(missing)}"
+
+
+def test_the_roster_serves_the_fixed_services_on_the_fixed_ports() -> None:
+    # mesh.roster is the list every other place reads (settings, launcher, deploy tests).
+    assert dict(SERVICE_PORTS) == FIXED_PORTS
+    assert {entry.grpc_service for entry in ROSTER} == set(FIXED_METHODS)
 
 
 @pytest.mark.parametrize("full_name", sorted(INTERNAL_ONLY))

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from google.protobuf import descriptor_pb2
 
+from mesh.roster import ROSTER
 from tools import contracts, gen_proto
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -60,3 +61,16 @@ def test_every_service_package_is_generated() -> None:
     for package in contracts.SERVICE_PACKAGES:
         assert f"shop.{package}.v1.{package}_pb2" in MODULES
         assert f"shop.{package}.v1.{package}_pb2_grpc" in MODULES
+
+
+def test_the_roster_names_the_services_the_contracts_define() -> None:
+    # mesh.roster is what the runtime, the launcher and these tests read; its gRPC names must
+    # be the ones proto/shop/<name>/v1 defines, package by package.
+    defined = {
+        package: [
+            s.full_name
+            for s in contracts.service_module(package).DESCRIPTOR.services_by_name.values()
+        ]
+        for package in contracts.SERVICE_PACKAGES
+    }
+    assert defined == {entry.name: [entry.grpc_service] for entry in ROSTER}
