@@ -34,7 +34,7 @@ from mesh.auth.jwt import JwksCache, JwtVerifier
 from mesh.auth.user_service import UserServiceKeySource
 from mesh.clients import CallAs, ChannelFactory
 from mesh.logs import configure_logging
-from mesh.tracing import create_tracer_provider
+from mesh.tracing import create_tracer_provider, trace_sample_ratio
 
 __all__ = ["build_app", "create_app", "discover_services"]
 
@@ -143,4 +143,8 @@ def create_app() -> GatewayApp:
     """uvicorn factory: each worker process builds its own app from the environment."""
     settings = GatewaySettings.from_env(os.environ)
     configure_logging("gateway", settings.log_level)
-    return build_app(settings, discover_services())
+    # The edge decides which new traces are recorded; the services follow its decision.
+    provider = create_tracer_provider(
+        "gateway", settings.otlp_endpoint, sample_ratio=trace_sample_ratio(os.environ)
+    )
+    return build_app(settings, discover_services(), tracer_provider=provider)

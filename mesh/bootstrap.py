@@ -24,10 +24,10 @@ from mesh.health import HealthWatcher
 from mesh.logs import configure_logging
 from mesh.metrics import MetricsHttpServer, ServerMetrics
 from mesh.server import BackgroundTask, ServiceSpec, create_server
-from mesh.settings import Env, RuntimeSettings, SettingsError
-from mesh.tracing import create_tracer_provider
+from mesh.settings import RuntimeSettings, SettingsError
+from mesh.tracing import create_tracer_provider, trace_sample_ratio
 
-__all__ = ["Build", "Runtime", "Serving", "run_service", "serve", "trace_sample_ratio"]
+__all__ = ["Build", "Runtime", "Serving", "run_service", "serve"]
 
 logger = logging.getLogger(__name__)
 
@@ -169,15 +169,6 @@ async def serve(
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
     logger.info("stopped")
-
-
-def trace_sample_ratio(environ: Mapping[str, str]) -> float:
-    """Share of new traces recorded when exporting (OTEL_TRACES_SAMPLER_ARG, 0 to 1; the
-    standard variable). Calls that arrive with a sampling decision follow it."""
-    ratio = Env(environ).number("OTEL_TRACES_SAMPLER_ARG", 1.0, minimum=0.0)
-    if ratio > 1.0:
-        raise SettingsError("OTEL_TRACES_SAMPLER_ARG", f"expected at most 1, got {ratio}")
-    return ratio
 
 
 def _stop_on_signals() -> asyncio.Event:

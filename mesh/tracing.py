@@ -7,6 +7,7 @@ sent a sampling decision follows it, and a new trace is sampled at `sample_ratio
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 import grpc
@@ -20,15 +21,26 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, Sampler, TraceIdRatioBased
 
 from mesh.interceptors.base import CallInterceptor, Continuation
+from mesh.settings import Env, SettingsError
 
 __all__ = [
     "ServerTracingInterceptor",
     "client_tracing_interceptors",
     "create_tracer_provider",
     "sampler_for",
+    "trace_sample_ratio",
 ]
 
 _TRACER_NAME: Final = "mesh.server"
+
+
+def trace_sample_ratio(environ: Mapping[str, str]) -> float:
+    """Share of new traces recorded when exporting (OTEL_TRACES_SAMPLER_ARG, 0 to 1; the
+    standard variable). Calls that arrive with a sampling decision follow it."""
+    ratio = Env(environ).number("OTEL_TRACES_SAMPLER_ARG", 1.0, minimum=0.0)
+    if ratio > 1.0:
+        raise SettingsError("OTEL_TRACES_SAMPLER_ARG", f"expected at most 1, got {ratio}")
+    return ratio
 
 
 def sampler_for(otlp_endpoint: str | None, sample_ratio: float = 1.0) -> Sampler:
