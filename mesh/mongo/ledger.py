@@ -122,14 +122,17 @@ class Ledger:
         """Builds and appends a change until it lands on a free version.
 
         `build` reads the state it decides on and returns the entry (None: nothing to do)
-        or raises a domain error. When an entry under `op_key` (or the built entry's op key)
-        exists, it is returned instead, even if `build` now raises: a repeated operation
-        may no longer fit (the stock it took is gone). On a taken version `on_conflict`
-        runs (e.g. to bring a projection up to date) and `build` is called again.
+        or raises a domain error; the entry must carry `op_key` when one is given. When an
+        entry under that op key exists, it is returned instead, even if `build` now raises:
+        a repeated operation may no longer fit (the stock it took is gone). On a taken
+        version `on_conflict` runs (e.g. to bring a projection up to date) and `build` is
+        called again.
         `contended` names the stream in the ABORTED error after too many lost races.
         """
         for attempt in range(MAX_COMMIT_ATTEMPTS):
-            if op_key and (earlier := await self.find(op_key)):
+            # The first attempt relies on the unique op key index instead of a lookup: a
+            # lookup by any field but `_id` scans the whole ledger in FerretDB's backend.
+            if attempt and op_key and (earlier := await self.find(op_key)):
                 return earlier
             try:
                 entry = await build()

@@ -148,6 +148,8 @@ class MongoCatalogStore(CatalogStore):
 
     async def _catch_up(self, product_id: str, known_version: int = 0) -> Product | None:
         shown = await self.get(product_id)
+        if known_version and shown is not None and shown.version >= known_version:
+            return shown  # the usual case: no lookup in the ledger
         start = max(shown.version if shown else 0, known_version)
         latest = await self._ledger.latest(product_id, start)
         if latest is None or (shown is not None and latest["version"] <= shown.version):

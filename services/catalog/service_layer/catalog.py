@@ -196,29 +196,33 @@ class CatalogService:
         return await self._release_lines(order_id, stored.lines)
 
     async def _reserve_line(self, order_id: str, line: StockLine) -> ReservedLine:
-        taken_key, back_key = (
-            reserve_key(order_id, line.product_id),
-            release_key(order_id, line.product_id),
-        )
-        prior = await self._store.find_changes([taken_key, back_key])
-        change = None if back_key in prior else prior.get(taken_key)
-        if not prior:
+        taken_key = reserve_key(order_id, line.product_id)
+        built: list[str] = []
 
-            def decide(current: Product | None) -> ProductChange:
-                if current is None:
-                    raise _unavailable(line.product_id)
-                after = model.reserve(current, line.quantity, self._clock())
-                return self._change(
-                    after,
-                    ChangeKind.STOCK_RESERVED,
-                    taken_key,
-                    order_id=order_id,
-                    quantity=line.quantity,
-                )
+        def decide(current: Product | None) -> ProductChange:
+            if current is None:
+                raise _unavailable(line.product_id)
+            after = model.reserve(current, line.quantity, self._clock())
+            change = self._change(
+                after,
+                ChangeKind.STOCK_RESERVED,
+                taken_key,
+                order_id=order_id,
+                quantity=line.quantity,
+            )
+            built.append(change.event_id)
+            return change
 
-            change = await self._store.commit(line.product_id, decide, op_key=taken_key)
+        # The op key is unique: a repeat gets the first call's change back instead of taking
+        # stock again, so a first call reads nothing of the product's history.
+        change = await self._store.commit(line.product_id, decide, op_key=taken_key)
         if change is None or change.kind is not ChangeKind.STOCK_RESERVED:
             raise _released(order_id)
+        if change.event_id not in built:
+            # A repeat of an earlier call: the line may have been released since.
+            back_key = release_key(order_id, line.product_id)
+            if back_key in await self._store.find_changes([back_key]):
+                raise _released(order_id)
         assert change.product is not None
         return ReservedLine(
             line.product_id, change.quantity, change.product.inventory, change.product.version
