@@ -52,7 +52,7 @@ down: install
 	$(VENV)/bin/shop down
 
 ## test: lint, then unit, contract, integration and end-to-end tests on real servers
-test: install lint test-unit test-contract test-deploy test-integration test-e2e test-browser test-schemathesis
+test: install lint test-unit test-contract test-deploy test-integration test-e2e test-browser test-schemathesis test-mesh
 
 test-unit: install
 	$(PY) -m pytest tests/unit
@@ -63,8 +63,9 @@ test-contract: install
 test-deploy: install
 	$(PY) -m pytest tests/deploy
 
+# The mesh-mode tests run in test-mesh, on the same mesh platform as the end-to-end suite.
 test-integration: install
-	$(PY) -m pytest tests/integration
+	$(PY) -m pytest tests/integration --ignore=tests/integration/meshmode
 
 test-e2e: install
 	$(PY) -m pytest tests/e2e
