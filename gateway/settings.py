@@ -106,7 +106,7 @@ class GatewaySettings:
             ),
             route_rate_limits=route_limits,
             redis_url=env.optional_string("REDIS_URL"),
-            cors_origins=env.csv("GATEWAY_CORS_ORIGINS", (DEFAULT_CORS_ORIGIN,)),
+            cors_origins=_cors_origins(env.csv("GATEWAY_CORS_ORIGINS", (DEFAULT_CORS_ORIGIN,))),
             trusted_proxies=_networks(env.csv("GATEWAY_TRUSTED_PROXIES")),
             max_body_bytes=env.integer("GATEWAY_MAX_BODY_BYTES", 1_048_576, minimum=1),
             bot_patterns=env.csv("GATEWAY_BOT_PATTERNS", DEFAULT_BOT_PATTERNS),
@@ -130,6 +130,18 @@ class GatewaySettings:
 
 def _optional_path(value: str | None) -> Path | None:
     return Path(value) if value else None
+
+
+def _cors_origins(origins: tuple[str, ...]) -> tuple[str, ...]:
+    """The gateway always allows credentials (the token travels in Authorization), so a
+    wildcard or the opaque `null` origin would let any page act as the signed-in shopper."""
+    for origin in origins:
+        if "*" in origin or origin == "null":
+            raise SettingsError(
+                "GATEWAY_CORS_ORIGINS",
+                f"{origin!r} is refused: CORS responses allow credentials; list exact origins",
+            )
+    return origins
 
 
 def _networks(items: tuple[str, ...]) -> tuple[IpNetwork, ...]:

@@ -8,9 +8,17 @@ from shop.common.v1 import common_pb2
 
 from mesh.errors import FieldViolation, InvalidArgumentError
 
-__all__ = ["MinorUnits", "from_minor_units", "minor_unit_digits", "to_minor_units"]
+__all__ = [
+    "MAX_MINOR_UNITS",
+    "MinorUnits",
+    "from_minor_units",
+    "minor_unit_digits",
+    "to_minor_units",
+]
 
 _NANOS_PER_UNIT: Final = 1_000_000_000
+# The largest amount the stores hold, in minor units (a signed 64-bit integer).
+MAX_MINOR_UNITS: Final = 2**63 - 1
 # ISO 4217 currencies whose minor unit is not the cent; every other one has two decimals.
 _DIGITS: Final = {
     **dict.fromkeys(("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG"), 0),
@@ -42,7 +50,14 @@ def to_minor_units(money: common_pb2.Money, field: str) -> MinorUnits:
                 )
             ],
         )
-    return MinorUnits(money.currency_code, money.units * 10**digits + money.nanos // step)
+    amount = money.units * 10**digits + money.nanos // step
+    if amount > MAX_MINOR_UNITS:
+        # Stores keep amounts as 64-bit integers (PostgreSQL BIGINT, BSON int64).
+        raise InvalidArgumentError(
+            "invalid amount",
+            violations=[FieldViolation(field, "is too large for an amount")],
+        )
+    return MinorUnits(money.currency_code, amount)
 
 
 def from_minor_units(currency: str, amount: int) -> common_pb2.Money:

@@ -82,7 +82,8 @@ class PageTokenCodec(Generic[Position]):
             raise invalid_page_token(_OTHER_QUERY, self._field)
         try:
             return self._load(key)
-        except (ValueError, TypeError, KeyError, IndexError):
+        except (ValueError, TypeError, KeyError, IndexError, ArithmeticError):
+            # ArithmeticError: a forged number beyond what a date or an int64 can hold.
             raise invalid_page_token(_FOREIGN, self._field) from None
 
 

@@ -39,15 +39,41 @@ class RequestError(ValueError):
         self.field = field
 
 
+# No request message nests anywhere near this deep; a deeper body is an attack on the parsers
+# (Python's json and protobuf's ParseDict recurse and would fail with a RecursionError).
+MAX_JSON_DEPTH = 32
+
+
 def parse_json_body(raw: bytes) -> object:
     if not raw.strip():
         return None
     try:
-        return json.loads(raw)
+        body = json.loads(raw)
     except json.JSONDecodeError as error:
         raise RequestError(f"request body is not valid JSON: {error.msg}") from None
     except UnicodeDecodeError:
         raise RequestError("request body is not valid UTF-8") from None
+    except RecursionError:
+        raise RequestError(f"request body nests deeper than {MAX_JSON_DEPTH} levels") from None
+    _check_depth(body)
+    return body
+
+
+def _check_depth(body: object) -> None:
+    """Iterative, so that checking a deep body cannot overflow the stack itself."""
+    pending: list[tuple[object, str, int]] = [(body, "", 1)]
+    while pending:
+        value, path, depth = pending.pop()
+        children: list[tuple[str, object]] = []
+        if isinstance(value, dict):
+            children = [(str(key), child) for key, child in value.items()]
+        elif isinstance(value, list):
+            children = [("", child) for child in value]
+        if children and depth > MAX_JSON_DEPTH:
+            # Named by the body's top-level field that holds the deep part.
+            raise RequestError(f"nests deeper than {MAX_JSON_DEPTH} levels", path)
+        for key, child in children:
+            pending.append((child, path or (key if isinstance(value, dict) else ""), depth + 1))
 
 
 def build_request(

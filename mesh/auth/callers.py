@@ -34,6 +34,11 @@ METHOD_CALLERS: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
                 "gateway",
             }
         ),
+        "/shop.user.v1.UserService/VerifyEmail": frozenset(
+            {
+                "gateway",
+            }
+        ),
         "/shop.user.v1.UserService/GetUser": frozenset(
             {
                 "gateway",

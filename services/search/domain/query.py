@@ -11,11 +11,12 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from mesh.pagination import PageTokenCodec, Scalar
+from mesh.pagination import PageTokenCodec, Scalar, invalid_page_token
 
 DEFAULT_PAGE_SIZE: Final = 20
 MAX_PAGE_SIZE: Final = 100
@@ -177,8 +178,33 @@ def search_body(params: SearchParams) -> dict[str, Any]:
         }
     after = SEARCH_AFTER.decode(params.page_token, query=params.fingerprint())
     if after is not None:
+        _check_search_after(after, _SORTS[params.order])
         body["search_after"] = after
     return body
+
+
+# Sort values the index holds as longs: created_at (epoch millis) and counts.
+_LONG_FIELDS: Final = frozenset({"created_at", "rating_count"})
+_LONG_RANGE: Final = range(-(2**63), 2**63)
+
+
+def _check_search_after(after: Sequence[Scalar], sort: Sequence[dict[str, str]]) -> None:
+    """A token whose digest fits can still be forged (the digest is not secret): its values
+    must have the sort's shape, or Elasticsearch would answer an error instead of a page."""
+    fields = [next(iter(spec)) for spec in sort]
+    if len(after) != len(fields) or not all(map(_sort_value_fits, fields, after)):
+        raise invalid_page_token("is not a token issued by this service")
+
+
+def _sort_value_fits(field_name: str, value: Scalar) -> bool:
+    if field_name == "id":
+        return isinstance(value, str)
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return value in _LONG_RANGE
+    # Scores, prices and averages are doubles (a missing one sorts as an infinity).
+    return field_name not in _LONG_FIELDS and isinstance(value, float) and not math.isnan(value)
 
 
 def _filters(params: SearchParams) -> list[dict[str, Any]]:

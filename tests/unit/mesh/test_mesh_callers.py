@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from test_mesh_jwt import FakeKeySource, jwk, sign, verifier_for
 
 from mesh import rbac
 from mesh.auth import AccessPolicy, AuthInterceptor, Identity, optional_identity
@@ -20,6 +19,8 @@ from mesh.auth.callers import METHOD_CALLERS
 from mesh.errors import PermissionDeniedError
 from mesh.roster import ROSTER, RosterEntry
 from tools.gen_callers import TARGET, load_policy, method_callers, render
+
+from .test_mesh_jwt import FakeKeySource, jwk, sign, verifier_for
 
 POLICY = load_policy()
 # Every workload of the deployment: the services and the REST gateway.
