@@ -114,7 +114,7 @@ class LocalPlatform:
             self.mesh.start_rotation()
         logger.info(
             "%d components healthy in %.1fs",
-            len(self.components) - len(self.failed) - len(self.waiting_on),
+            len(self._processes) - len(self.failed) - len(self.waiting_on),
             time.monotonic() - began,
         )
         if load_demo:

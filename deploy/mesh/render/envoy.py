@@ -96,7 +96,7 @@ def rbac_filter(policy: Policy, workload: Workload, namespace: str) -> dict[str,
         for callers, paths in sorted(by_callers.items())
     }
     if policy.mesh_wide_paths:
-        namespace_prefix = spiffe_id(policy, namespace, "x").removesuffix("sa/x")
+        namespace_prefix = f"spiffe://{policy.raw['trust_domain']}/ns/{namespace}/"
         policies["mesh-wide"] = {
             "permissions": [
                 {"or_rules": {"rules": [_path(p) for p in sorted(policy.mesh_wide_paths)]}}
