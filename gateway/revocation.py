@@ -12,8 +12,6 @@ the deny-list must not sign every shopper out; the failure is logged.
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import time
 from collections import OrderedDict
@@ -24,6 +22,7 @@ from redis.asyncio import Redis
 
 from mesh.auth.identity import Identity
 from mesh.auth.interceptor import TokenVerifier
+from mesh.auth.jwt import claims_of_verified
 from mesh.errors import UnauthenticatedError
 
 __all__ = ["RevocationCheck", "RevokedSessions", "revocation_checked", "revoked_session_key"]
@@ -94,12 +93,7 @@ class RevocationCheck:
 
 def _session_of(token: str) -> str | None:
     """The `sid` claim of a token the inner verifier accepted (so its payload is trusted)."""
-    try:
-        payload = token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (IndexError, ValueError):
-        return None
-    session = claims.get("sid") if isinstance(claims, dict) else None
+    session = claims_of_verified(token).get("sid")
     return session if isinstance(session, str) and session else None
 
 

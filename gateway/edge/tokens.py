@@ -7,14 +7,13 @@ token is valid (never past its `exp`, and at most `ttl_seconds`, so a new JWKS t
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 
 from mesh.auth.identity import Identity
 from mesh.auth.interceptor import TokenVerifier
+from mesh.auth.jwt import claims_of_verified
 
 __all__ = ["CachingVerifier"]
 
@@ -55,10 +54,5 @@ class CachingVerifier:
 
 def _expiry(token: str) -> float | None:
     """`exp` of a token that has just been verified (so its payload is trusted)."""
-    try:
-        payload = token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        exp = claims.get("exp")
-    except (IndexError, ValueError, AttributeError):
-        return None
+    exp = claims_of_verified(token).get("exp")
     return float(exp) if isinstance(exp, int | float) else None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -14,7 +16,7 @@ from jwt.algorithms import RSAAlgorithm
 from mesh.auth.identity import Identity
 from mesh.errors import UnauthenticatedError, UnavailableError
 
-__all__ = ["ALGORITHM", "JwksCache", "JwtVerifier", "KeySource"]
+__all__ = ["ALGORITHM", "JwksCache", "JwtVerifier", "KeySource", "claims_of_verified"]
 
 logger = logging.getLogger(__name__)
 
@@ -141,3 +143,17 @@ class JwtVerifier:
 
 def _invalid(message: str, *, reason: str = "INVALID_TOKEN") -> UnauthenticatedError:
     return UnauthenticatedError(message, reason=reason)
+
+
+def claims_of_verified(token: str) -> Mapping[str, Any]:
+    """The claims of a token a verifier has just accepted; {} when it is no JWT.
+
+    Reads the payload without checking the signature again, so it is for tokens whose
+    verification already passed (a session id to look up, an expiry to cache by).
+    """
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):  # binascii.Error and bad UTF-8 are ValueErrors
+        return {}
+    return claims if isinstance(claims, dict) else {}

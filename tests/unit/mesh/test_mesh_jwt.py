@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from mesh import rbac
-from mesh.auth.jwt import JwksCache, JwtVerifier
+from mesh.auth.jwt import JwksCache, JwtVerifier, claims_of_verified
 from mesh.errors import UnauthenticatedError, UnavailableError
 
 ISSUER = AUDIENCE = "shopmesh"
@@ -231,3 +231,17 @@ async def test_known_keys_survive_a_failing_refetch(trusted: rsa.RSAPrivateKey) 
     source.fetch_jwks = down  # type: ignore[method-assign]
     clock.now += 601
     assert (await verifier.verify(sign(trusted))).subject == "u1"
+
+
+def test_claims_of_a_verified_token_are_read_without_the_key() -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    token = jwt.encode({"sub": "u1", "sid": "s-9", "exp": 1_900_000_000}, key, algorithm="RS256")
+    assert claims_of_verified(token) == {"sub": "u1", "sid": "s-9", "exp": 1_900_000_000}
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["", "opaque", "a.%%%.c", "a." + base64.urlsafe_b64encode(b"[1, 2]").decode() + ".c"],
+)
+def test_claims_of_something_that_is_no_jwt_are_empty(token: str) -> None:
+    assert claims_of_verified(token) == {}
