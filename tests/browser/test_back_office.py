@@ -83,6 +83,25 @@ def test_inventory_manager_changes_stock(
     page.get_by_role("button", name="Save changes").click()
     name_field = page.get_by_label("Name")
     expect(name_field).to_have_attribute("aria-invalid", "true")
+    # A new product from the form: the price typed as a decimal becomes exact Money.
+    page.goto("/admin#/products/new")
+    page.get_by_label("Name").fill("Form Made Lamp")
+    page.get_by_label("Description").fill("Created in the back office.")
+    page.get_by_label("Price").fill("9.95")
+    page.get_by_label("Category").fill("back-office-tests")
+    page.get_by_label("Stock").fill("3")
+    page.get_by_role("button", name="Create product").click()
+    expect(page.get_by_role("heading", name="Edit Form Made Lamp")).to_be_visible()
+    created_id = page.url.rsplit("/", 1)[-1]
+    created = admin_api.ok(admin_api.get(f"/v1/products/{created_id}"))
+    assert created["price"] == {"currencyCode": "USD", "units": "9", "nanos": 950_000_000}
+    assert created["inventory"] == 3
+    # ... and deleted again.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete product").click()
+    expect(page.get_by_role("heading", name="Products")).to_be_visible()
+    assert admin_api.get(f"/v1/products/{created_id}").status_code == 404
+
     # The orders page is refused to this role.
     page.goto("/admin#/orders")
     expect(page.get_by_role("heading", name="Access refused")).to_be_visible()

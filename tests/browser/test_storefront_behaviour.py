@@ -212,3 +212,37 @@ def test_a_service_down_leaves_the_rest_of_the_page_working(
     page.get_by_role("button", name="Add to cart").click()
     expect(page.get_by_role("link", name="Cart (1)")).to_be_visible()
     shoot(page, "35-reviews-down")
+
+
+_MONEY_CASES = """async () => {
+    const m = await import("/assets/js/money.js");
+    const usd = (units, nanos) => ({currencyCode: "USD", units, nanos});
+    return {
+        plain: m.formatMoney(usd("12", 990000000)),
+        negative: m.formatMoney(usd("-3", -500000000)),
+        euro: m.formatMoney({currencyCode: "EUR", units: "1234", nanos: 0}),
+        // 0.1 + 0.2 in floating point is 0.30000000000000004.
+        tenths: m.formatMoney(m.sum([usd("0", 100000000), usd("0", 200000000)], "USD")),
+        // Beyond 2^53 units a float would lose the last digits.
+        huge: m.sum([usd("9007199254740993", 0), usd("1", 0)], "USD").units,
+        times: m.times(usd("12", 990000000), 3),
+        parsed: m.parseMoney("12.5", "USD"),
+        refused: [m.parseMoney("12.5.1", "USD"), m.parseMoney("1e3", "USD")],
+        input: m.moneyInput(usd("7", 500000000)),
+    };
+}"""
+
+
+def test_money_is_computed_without_floats(new_context: Callable[..., BrowserContext]) -> None:
+    page = new_context().new_page()
+    page.goto("/")
+    result = page.evaluate(_MONEY_CASES)
+    assert result["plain"] == "$12.99"
+    assert result["negative"] == "-$3.50"
+    assert result["euro"] == "€1,234.00"
+    assert result["tenths"] == "$0.30"
+    assert result["huge"] == "9007199254740994"
+    assert result["times"] == {"currencyCode": "USD", "units": "38", "nanos": 970_000_000}
+    assert result["parsed"] == {"currencyCode": "USD", "units": "12", "nanos": 500_000_000}
+    assert result["refused"] == [None, None]
+    assert result["input"] == "7.50"
