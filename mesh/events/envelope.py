@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Final
 
 from google.protobuf import message
 from opentelemetry import context as otel_context
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from shop.events.v1 import events_pb2
+
+from mesh.clock import utc_now
 
 __all__ = [
     "AGGREGATE_TYPES",
@@ -73,7 +75,7 @@ def new_event(
         trace_state=carrier.get("tracestate", ""),
         producer=producer,
     )
-    event.occurred_at.FromDatetime(occurred_at or datetime.now(UTC))
+    event.occurred_at.FromDatetime(occurred_at or utc_now())
     getattr(event, field).CopyFrom(payload)
     return event
 
