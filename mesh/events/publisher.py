@@ -29,7 +29,13 @@ class EventPublisher:
         )
 
     async def start(self) -> None:
-        await self._producer.start()
+        try:
+            await self._producer.start()
+        except BaseException:
+            # A producer that failed to start still holds its client and sockets; nobody
+            # calls stop() on a publisher whose start failed.
+            await self._producer.stop()
+            raise
 
     async def stop(self) -> None:
         await self._producer.stop()

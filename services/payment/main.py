@@ -32,20 +32,19 @@ async def build(runtime: Runtime, *, provider: PaymentProvider | None = None) ->
     pool = await open_pool(
         settings.database_url, package="services.payment", max_size=settings.db_pool_max_size
     )
-
+    runtime.cleanup.push_async_callback(pool.close)
     publisher = EventPublisher(settings.kafka_bootstrap_servers, client_id=PRODUCER)
-    try:
-        await publisher.start()
-    except BaseException:
-        # The runtime only cleans up what build returned; a failed start closes its own pool.
-        await pool.close()
-        raise
+    await publisher.start()
+    runtime.cleanup.push_async_callback(publisher.stop)
     payments = Payments(
         PostgresPaymentStore(pool, OutboxEvents(Outbox())),
         provider or SandboxProvider(settings.sandbox),
         utc_now,
         settings.provider_timeout_seconds,
     )
+    # Closed first at shutdown: charges already at the processor are recorded before Kafka
+    # stops and the pool closes.
+    runtime.cleanup.push_async_callback(payments.close)
     servicer = PaymentServicer(payments)
 
     return ServiceSpec(
@@ -56,7 +55,4 @@ async def build(runtime: Runtime, *, provider: PaymentProvider | None = None) ->
         ],
         probes={"postgres": pool_probe(pool)},
         background=[OutboxRelay(pool, publisher).run],
-        # Reverse order: let charges already at the processor be recorded, then stop Kafka,
-        # then close the pool.
-        cleanup=[pool.close, publisher.stop, payments.close],
     )
