@@ -14,6 +14,7 @@ from opentelemetry import trace
 from mesh.events.dedupe import ProcessedEvents
 from mesh.events.envelope import Event, dlq_topic, trace_context_of
 from mesh.events.publisher import EventPublisher
+from mesh.events.security import PLAINTEXT, KafkaSecurity
 
 __all__ = ["EventConsumer", "EventHandler", "RetryPolicy"]
 
@@ -53,6 +54,7 @@ class EventConsumer:
         dead_letters: EventPublisher,
         retry: RetryPolicy | None = None,
         tracer: trace.Tracer | None = None,
+        security: KafkaSecurity = PLAINTEXT,
     ) -> None:
         self._group_id = group_id
         self._handler = handler
@@ -67,6 +69,7 @@ class EventConsumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             isolation_level="read_committed",
+            **security.client_options(),
         )
 
     async def run(self) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]
 
 from mesh.events.envelope import Event, headers_for, topic_for
+from mesh.events.security import PLAINTEXT, KafkaSecurity
 
 __all__ = ["EventPublisher"]
 
@@ -19,13 +20,16 @@ class EventPublisher:
     producer retries a send, so a retried send never duplicates within a producer session.
     """
 
-    def __init__(self, bootstrap_servers: str, *, client_id: str) -> None:
+    def __init__(
+        self, bootstrap_servers: str, *, client_id: str, security: KafkaSecurity = PLAINTEXT
+    ) -> None:
         self._producer: Any = AIOKafkaProducer(
             bootstrap_servers=bootstrap_servers,
             client_id=client_id,
             acks="all",
             enable_idempotence=True,
             linger_ms=5,
+            **security.client_options(),
         )
 
     async def start(self) -> None:
