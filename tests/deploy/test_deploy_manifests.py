@@ -254,7 +254,7 @@ def test_stores_admit_only_their_owners(overlay: str, builds: dict[str, Docs]) -
     owners = {
         "postgresql": ["analytics", "notification", "order", "payment", "user"],
         "mongodb": ["catalog", "review"],
-        "redis": ["cart", "gateway"],
+        "redis": ["cart", "catalog", "gateway", "user"],
         "elasticsearch": ["search"],
     }
     for store, expected in owners.items():
