@@ -60,6 +60,8 @@ class LedgerEntry:
     stream: str
     version: int
     event: bytes = field(default=b"", repr=False)
+    # Small facts the relay needs with the event (see `mesh.mongo.outbox.PendingEvent`).
+    meta: Document = field(default_factory=dict)
 
 
 class Ledger:
@@ -95,7 +97,7 @@ class Ledger:
         if staged:
             assert self._outbox is not None
             await self._outbox.stage(
-                doc["event_id"], entry.stream, entry.version, doc["_id"], entry.event
+                doc["event_id"], entry.stream, entry.version, doc["_id"], entry.event, entry.meta
             )
         try:
             await self._changes.insert_one(doc)
@@ -108,7 +110,7 @@ class Ledger:
             raise VersionTaken(doc["_id"]) from None
         if staged:
             assert self._outbox is not None
-            self._outbox.written()
+            await self._outbox.committed(doc["event_id"])
         return doc
 
     async def commit(

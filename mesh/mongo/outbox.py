@@ -2,16 +2,17 @@
 
 The event of a change is *staged* in a small `outbox` collection before the change is
 inserted, and names the record that will prove the change committed (its `_id` in the
-source collection, and the `event_id` that record must carry). The relay publishes an
-entry only once that record exists with that event id, then deletes the entry, so the
-collection holds only what is in flight. An entry whose record holds another event (the
-writer lost a race) is dropped at once; one whose record never appeared (the writer died
-before inserting) is dropped after `grace`, which must be far longer than a writer can take
-between staging and inserting (two consecutive round trips).
+source collection, and the `event_id` that record must carry). After the insert the writer
+marks the entry committed; the relay publishes committed entries, then deletes them, so the
+collection holds only what is in flight. An entry left unmarked (the writer died, or lost
+its insert to another writer and died before discarding) is checked against its record
+after `confirm_after`: published if the record is there with its event id, dropped if the
+record holds another event, and dropped after `grace` if the record never appeared. `grace`
+must be far longer than a writer can take between staging and inserting.
 
-Every read is one `_id` lookup or a scan of the small outbox itself: FerretDB 1.x pushes
-only `_id` and simple equality filters down to SQL, so a filter on a growing collection
-would decode all of it on every poll.
+The relay reads only the outbox itself and, for an unmarked entry, one record by `_id`.
+It never reads the source collection otherwise: in FerretDB 1.x even an `_id` lookup is a
+sequential scan of the collection in PostgreSQL, and a ledger only grows.
 
 The relay wakes when this process commits a staged change (`written()`), and otherwise
 polls slowly for entries other replicas or a crashed process left behind. Publishing is
@@ -47,17 +48,14 @@ class Publisher(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class PendingEvent:
-    """A staged event whose change is confirmed committed, with that change's record."""
+    """A staged event whose change committed; `meta` is what the writer staged with it."""
 
     event_id: str
     stream: str
     seq: int
+    source_id: str
     event: bytes
-    source: Document
-
-    @property
-    def source_id(self) -> str:
-        return str(self.source["_id"])
+    meta: Document
 
 
 class MongoOutbox:
@@ -68,21 +66,30 @@ class MongoOutbox:
         entries: Collection,
         source: Collection,
         *,
+        confirm_after: timedelta = timedelta(seconds=10),
         grace: timedelta = timedelta(minutes=5),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._entries = entries
         self._source = source
+        self._confirm_after = confirm_after
         self._grace = grace
         self._clock = clock
         self.wake = asyncio.Event()
 
     async def stage(
-        self, event_id: str, stream: str, seq: int, source_id: str, event: bytes
+        self,
+        event_id: str,
+        stream: str,
+        seq: int,
+        source_id: str,
+        event: bytes,
+        meta: Document | None = None,
     ) -> None:
         """Call before inserting the record `source_id` (which must carry `event_id`).
 
-        `stream` and `seq` order the events: a stream's events go out in `seq` order."""
+        `stream` and `seq` order the events: a stream's events go out in `seq` order. `meta`
+        (small) comes back with the pending event."""
         await self._entries.insert_one(
             {
                 "_id": event_id,
@@ -90,46 +97,64 @@ class MongoOutbox:
                 "seq": seq,
                 "source_id": source_id,
                 "event": event,
+                "meta": meta or {},
+                "committed": False,
                 "staged_at": self._clock(),
             }
         )
+
+    async def committed(self, event_id: str) -> None:
+        """The staged change committed: mark it and wake the relay."""
+        await self._entries.update_one({"_id": event_id}, {"$set": {"committed": True}})
+        self.wake.set()
 
     async def discard(self, event_id: str) -> None:
         """The staged change did not commit (its insert failed)."""
         await self._entries.delete_one({"_id": event_id})
 
-    def written(self) -> None:
-        """A staged change committed: wake the relay."""
-        self.wake.set()
-
     async def pending(self, limit: int) -> list[PendingEvent]:
         """Up to `limit` events of committed changes, each stream's in `seq` order.
 
-        A stream whose next entry is not yet confirmed (its writer is still inserting) is
-        held back, so its later events never overtake it."""
+        A stream whose next entry is not yet known to have committed (its writer is still
+        inserting) is held back, so its later events never overtake it."""
         entries = await self._entries.find({}).sort(_ORDER).to_list(None)
         confirmed: list[PendingEvent] = []
         blocked: set[str] = set()
-        records = await asyncio.gather(
-            *(self._source.find_one({"_id": entry["source_id"]}) for entry in entries)
-        )
-        for entry, record in zip(entries, records, strict=True):
+        for entry in entries:
             if len(confirmed) >= limit:
                 break
             stream = entry["stream"]
             if stream in blocked:
                 continue
-            if record is not None and record.get("event_id") == entry["_id"]:
+            if entry["committed"] or await self._confirm(entry):
                 confirmed.append(
-                    PendingEvent(entry["_id"], stream, int(entry["seq"]), entry["event"], record)
+                    PendingEvent(
+                        entry["_id"],
+                        stream,
+                        int(entry["seq"]),
+                        entry["source_id"],
+                        entry["event"],
+                        entry["meta"],
+                    )
                 )
-            elif record is not None or self._clock() - entry["staged_at"] > self._grace:
-                # Another writer's record holds that place, or the writer died before its
-                # insert: this change never committed, so its event must never go out.
-                await self.discard(entry["_id"])
             else:
                 blocked.add(stream)
         return confirmed
+
+    async def _confirm(self, entry: Document) -> bool:
+        """Decides an unmarked entry from its record; False while its writer may still be
+        inserting."""
+        age = self._clock() - entry["staged_at"]
+        if age < self._confirm_after:
+            return False
+        record = await self._source.find_one({"_id": entry["source_id"]})
+        if record is not None and record.get("event_id") == entry["_id"]:
+            return True
+        if record is not None or age > self._grace:
+            # Another writer's record holds that place, or the writer died before its
+            # insert: this change never committed, so its event must never go out.
+            await self.discard(entry["_id"])
+        return False
 
     async def remove(self, event_ids: Sequence[str]) -> None:
         """Deletes published entries, one `_id` lookup each (never a scan)."""

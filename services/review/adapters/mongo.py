@@ -134,12 +134,17 @@ class MongoReviewStore(ReviewStore):
         """Before DELETED events go out: the deleting call may have died before removing the
         review it uncounted."""
         for pending in batch:
-            if pending.source["kind"] == ChangeKind.DELETED.value:
-                await self.remove_review(pending.source["review"]["_id"])
+            if pending.meta.get("deleted_review"):
+                await self.remove_review(pending.meta["deleted_review"])
 
     def _entry(self, change: RatingChange) -> LedgerEntry:
+        deleted = {"deleted_review": change.review.id} if change.kind is ChangeKind.DELETED else {}
         return LedgerEntry(
-            change_to_doc(change), change.product_id, change.version, self._encode_event(change)
+            change_to_doc(change),
+            change.product_id,
+            change.version,
+            self._encode_event(change),
+            meta=deleted,
         )
 
     async def _move_head(self, change: RatingChange) -> None:
