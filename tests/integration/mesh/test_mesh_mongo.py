@@ -209,3 +209,22 @@ async def test_the_relay_sleeps_until_a_write_wakes_it(db: Database) -> None:
         with pytest.raises(asyncio.CancelledError):
             await task
     assert [e.aggregate_version for e in publisher.events] == [1]
+
+
+async def test_a_change_whose_writer_died_before_marking_it_is_still_published(
+    db: Database,
+) -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    clock = [now]
+    outbox = MongoOutbox(
+        db.outbox, db.changes, confirm_after=timedelta(seconds=10), clock=lambda: clock[0]
+    )
+    crashed = change("p1", 1, "op-a", event=b"yes")
+    doc = crashed.document
+    await outbox.stage(doc["event_id"], "p1", 1, doc["_id"], crashed.event)
+    await db.changes.insert_one(doc)  # committed, then the process died before marking it
+    assert await outbox.pending(10) == []  # its writer might still be at work
+    clock[0] = now + timedelta(seconds=11)
+    assert [(p.stream, p.seq, p.source_id) for p in await outbox.pending(10)] == [
+        ("p1", 1, "p1@000000000001")
+    ]
