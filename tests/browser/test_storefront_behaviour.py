@@ -28,7 +28,8 @@ pytestmark = pytest.mark.e2e
 PHONE = ViewportSize(width=390, height=844)
 # Budgets the figures must stay within (a regression fails the test, not only the report).
 MAX_PAGE_BYTES = 400_000
-MAX_LISTING_INTERACTIVE_MS = 5_000
+# Generous: measured 0.8-3.5 s while other test runs loaded the 2-core machine (load ~30).
+MAX_LISTING_INTERACTIVE_MS = 8_000
 
 
 def category_name() -> str:
