@@ -248,7 +248,11 @@ async def order_service(
 ) -> AsyncIterator[Running]:
     """A fresh order service instance; `faults` stops its sagas at chosen checkpoints."""
     async with run_service(
-        "order", functools.partial(build, faults=faults), environ, keys, service_subject="service:order"
+        "order",
+        functools.partial(build, faults=faults),
+        environ,
+        keys,
+        service_subject="service:order",
     ) as running:
         yield running
         # Stop only once the relay published what was committed, so tests can count events.
