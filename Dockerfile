@@ -37,6 +37,8 @@ COPY gen/ gen/
 COPY mesh/ mesh/
 COPY services/ services/
 COPY gateway/ gateway/
+# The storefront and back office the gateway serves (static files, no build step).
+COPY web/ web/
 # Fail the build early on a wrong SERVICE and record the module the container runs.
 RUN test -n "${SERVICE}" \
     && if [ "${SERVICE}" = gateway ]; then echo gateway; \

@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -232,3 +233,20 @@ def test_load_scripts_exist_and_locust_loads_its_users() -> None:
 def test_operator_docs_exist(path: str) -> None:
     text = (DEPLOY / path).read_text(encoding="utf-8")
     assert len(text) > 500
+
+
+def test_service_images_hold_no_launcher_code() -> None:
+    """The launcher is developer tooling: neither the build context nor the image gets it."""
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    copied = re.findall(r"^COPY (?!--from)(\S+)", dockerfile, re.MULTILINE)
+    assert copied, "the Dockerfile copies the runtime"
+    assert not any(source.startswith("launcher") for source in copied)
+    admitted = [
+        line[1:]
+        for line in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+        if line.startswith("!")
+    ]
+    assert admitted and not any(path.startswith("launcher") for path in admitted)
+    wheel = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    packages = wheel["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
+    assert "launcher" not in packages and "mesh" in packages
