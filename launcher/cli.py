@@ -28,6 +28,7 @@ from launcher.logstream import (
     terminal,
 )
 from launcher.mailbox import Mailbox
+from launcher.observability import TraceViewer, fetch_trace, render_tree
 from launcher.osuser import prepare_state_dir, server_user
 from launcher.platform import Endpoint, LocalPlatform
 from launcher.process import pid_alive, read_pid, stop_group, write_pid_file
@@ -78,21 +79,38 @@ def cmd_up(args: argparse.Namespace) -> int:
         _write(f"shop is already running (pid {running}); `shop down` stops it.")
         return 1
     if args.detach:
-        return _detach(config, mesh=args.mesh)
-    return _run(config, stream=not args.supervised, load_demo=not args.no_demo, mesh=args.mesh)
+        return _detach(config, mesh=args.mesh, observability=args.observability)
+    return _run(
+        config,
+        stream=not args.supervised,
+        load_demo=not args.no_demo,
+        mesh=args.mesh,
+        observability=args.observability,
+    )
 
 
 def _services(config: PlatformConfig) -> list[str]:
     return [c.name for c in discover(config.repo_root) if not c.is_gateway]
 
 
-def _run(config: PlatformConfig, *, stream: bool, load_demo: bool, mesh: bool = False) -> int:
+def _run(
+    config: PlatformConfig,
+    *,
+    stream: bool,
+    load_demo: bool,
+    mesh: bool = False,
+    observability: bool = False,
+) -> int:
     prepare_state_dir(config.state_dir, server_user())
     store = CredentialStore(config.state_dir)
     credentials, created = store.load_or_create()
     credentials = admin_from_env(credentials, os.environ)
     sidecars = Mesh.plan(config, _services(config)) if mesh else None
-    platform = LocalPlatform(config, credentials, mesh=sidecars)
+    viewer = None
+    if observability:
+        viewer = TraceViewer(config.cache_dir, config.run_dir, config.log_dir)
+    base_env = {**os.environ, **(viewer.environment() if viewer else {})}
+    platform = LocalPlatform(config, credentials, mesh=sidecars, base_env=base_env)
     config.run_dir.mkdir(parents=True, exist_ok=True)
     config.log_dir.mkdir(parents=True, exist_ok=True)
     pid_file = config.run_dir / f"{SUPERVISOR}.pid"
@@ -104,12 +122,15 @@ def _run(config: PlatformConfig, *, stream: bool, load_demo: bool, mesh: bool = 
     try:
         if streamer is not None:
             streamer.start()
+        if viewer is not None:
+            viewer.start()
         platform.start(load_demo=load_demo)
         elapsed = time.monotonic() - began
         _write(_endpoint_table(platform.endpoints()))
         if sidecars is not None:
             _write("\nA service through its sidecar, as the developer identity (STRICT mTLS):")
             _write(f"  {sidecars.grpcurl_command()}")
+        _write(_traces_hint(viewer))
         if created and "SHOP_ADMIN_PASSWORD" not in os.environ:
             _write(f"\nLocal admin (shown once; kept in {store.path}):")
             _write(f"  email:    {credentials.admin_email}")
@@ -131,6 +152,8 @@ def _run(config: PlatformConfig, *, stream: bool, load_demo: bool, mesh: bool = 
         _on_signals(signal.SIG_IGN)
         try:
             platform.stop()
+            if viewer is not None:
+                viewer.stop()
             _stop_leftovers(config)
         finally:
             if streamer is not None:
@@ -138,6 +161,16 @@ def _run(config: PlatformConfig, *, stream: bool, load_demo: bool, mesh: bool = 
             (config.run_dir / READY_FILE).unlink(missing_ok=True)
             pid_file.unlink(missing_ok=True)
     return 0
+
+
+def _traces_hint(viewer: TraceViewer | None) -> str:
+    if viewer is None:
+        return "\nTraces: not collected; `shop up --observability` starts a local trace viewer."
+    return (
+        f"\nTraces: Jaeger at {viewer.url} (API: {viewer.url}/api/traces?service=gateway)."
+        "\n  A request's trace id is on its gateway log line (trace=...);"
+        " `shop trace TRACE_ID` prints its span tree."
+    )
 
 
 def _start_summary(platform: LocalPlatform) -> str:
@@ -155,7 +188,7 @@ def _on_signals(handler: object) -> None:
         signal.signal(sig, handler)  # type: ignore[arg-type]
 
 
-def _detach(config: PlatformConfig, *, mesh: bool = False) -> int:
+def _detach(config: PlatformConfig, *, mesh: bool = False, observability: bool = False) -> int:
     """Start a supervised `shop up` in its own session and follow its log until it is ready."""
     prepare_state_dir(config.state_dir, server_user())
     config.log_dir.mkdir(parents=True, exist_ok=True)
@@ -172,6 +205,7 @@ def _detach(config: PlatformConfig, *, mesh: bool = False) -> int:
                 "up",
                 "--supervised",
                 *(["--mesh"] if mesh else []),
+                *(["--observability"] if observability else []),
             ],
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -329,6 +363,19 @@ def _log_form(args: argparse.Namespace) -> Renderer:
     return lambda _component, line: line
 
 
+def cmd_trace(args: argparse.Namespace) -> int:
+    try:
+        spans = fetch_trace(args.url, args.trace_id)
+    except OSError as error:
+        _write(f"no trace viewer at {args.url} ({error}); start one with `shop up --observability`")
+        return 1
+    if not spans:
+        _write(f"trace {args.trace_id} not found (yet: spans arrive within a few seconds)")
+        return 1
+    _write(render_tree(spans))
+    return 0
+
+
 def cmd_mail(args: argparse.Namespace) -> int:
     config = _config()
     box = Mailbox(config.state_dir / "mail")
@@ -363,6 +410,11 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="put every service and the gateway behind an Envoy sidecar (STRICT mTLS, RBAC)",
     )
+    up.add_argument(
+        "--observability",
+        action="store_true",
+        help="also start a local trace viewer (Jaeger) that every component exports to",
+    )
     up.add_argument("--supervised", action="store_true", help=argparse.SUPPRESS)
     up.set_defaults(handler=cmd_up)
     down = commands.add_parser("down", help="stop everything `shop up` started")
@@ -380,6 +432,10 @@ def parser() -> argparse.ArgumentParser:
     form.add_argument("--pretty", action="store_true", help="one readable line per event")
     logs.set_defaults(handler=cmd_logs)
     commands.add_parser("mail", help="list captured mail").set_defaults(handler=cmd_mail)
+    trace = commands.add_parser("trace", help="print a trace's span tree (shop up --observability)")
+    trace.add_argument("trace_id")
+    trace.add_argument("--url", default=TraceViewer.default_url(), help="the trace viewer")
+    trace.set_defaults(handler=cmd_trace)
     commands.add_parser("reindex", help="rebuild the search index").set_defaults(
         handler=cmd_reindex
     )

@@ -117,8 +117,11 @@ def _fetch_maven(
     return lib
 
 
-def build_go(source: Path, target_root: Path, binary: str, progress: Progress) -> Path:
-    """`go build` `source` into the cache, keyed by the hash of its sources (once; cached)."""
+def build_go(
+    source: Path, target_root: Path, binary: str, progress: Progress, package: str = "."
+) -> Path:
+    """`go build` `package` of the module in `source` into the cache, keyed by the hash of
+    the module's files (once; cached)."""
     digest = hashlib.sha256()
     for path in sorted(p for p in source.iterdir() if p.suffix in {".go", ".mod", ".sum"}):
         digest.update(path.name.encode() + path.read_bytes())
@@ -127,17 +130,17 @@ def build_go(source: Path, target_root: Path, binary: str, progress: Progress) -
         return output
     with cache_lock(output.parent):
         if not output.exists():
-            _build_go(source, output, binary, progress)
+            _build_go(source, output, binary, progress, package)
     return output
 
 
-def _build_go(source: Path, output: Path, binary: str, progress: Progress) -> None:
+def _build_go(source: Path, output: Path, binary: str, progress: Progress, package: str) -> None:
     go = require_tool("go", "install Go 1.24 or newer (https://go.dev/doc/install)")
     output.parent.mkdir(parents=True, exist_ok=True)
     progress(f"{binary}: building with go (first start only; takes a few minutes)")
     partial = output.with_suffix(".partial")
     _stream(
-        [go, "build", "-trimpath", "-o", str(partial), "."],
+        [go, "build", "-trimpath", "-o", str(partial), package],
         cwd=source,
         progress=progress,
         prefix=f"{binary}: go ",
