@@ -128,17 +128,31 @@ def markdown(results: dict[str, Any]) -> str:
         busiest = "; ".join(f"{name} {share}" for name, share in phase["idle"]["busiest"])
         lines.append(f"- {phase_name}: {busiest}")
     if results.get("mesh"):
-        lines += [
-            "",
-            "Mesh cost (bench/mesh_cost.py):",
-            "",
-            "```",
-            results["mesh"]["output"],
-            "```",
-        ]
+        lines += ["", *_mesh_lines(results["mesh"])]
     machine = results["machine"]
     lines += ["", "Machine: " + ", ".join(f"{k} {v}" for k, v in machine.items()), ""]
     return "\n".join(lines)
+
+
+def _mesh_lines(mesh: dict[str, Any]) -> list[str]:
+    """The sidecar mesh's cost (bench/mesh_cost.py): plain platform against mesh mode."""
+    if "error" in mesh:
+        return [f"Mesh cost: not measured ({mesh['error']})."]
+    lines = [
+        "Mesh cost (bench/mesh_cost.py; plain platform, then the same behind Envoy sidecars):",
+        "",
+        "| scenario | plain rps | mesh rps | plain p50 ms | mesh p50 ms | added p50 ms per hop |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for scenario, row in mesh.items():
+        if not isinstance(row, dict) or "plain" not in row:
+            continue
+        plain, meshed = row["plain"], row["mesh"]
+        lines.append(
+            f"| {scenario} | {plain['rps']} | {meshed['rps']} | {plain['p50_ms']} | "
+            f"{meshed['p50_ms']} | {row.get('added_p50_ms_per_hop', '')} |"
+        )
+    return lines
 
 
 def write_results(results: dict[str, Any], directory: Path) -> Path:
