@@ -191,6 +191,13 @@ class PlatformConfig:
     def run_dir(self) -> Path:
         return self.state_dir / "run"
 
+    @property
+    def stores_dir(self) -> Path:
+        """Data of the servers that run under their own account (PostgreSQL, Elasticsearch),
+        apart from the state directory: that one holds keys and credentials and stays private
+        to whoever runs `shop` (0700), so those servers never reach it."""
+        return self.state_dir.with_name(self.state_dir.name + "-stores")
+
 
 def repo_root() -> Path:
     """The checkout this package lives in (launcher/config.py -> repo)."""

@@ -72,13 +72,16 @@ class CredentialStore:
         """Return (credentials, created)."""
         if self.path.exists():
             raw = json.loads(self.path.read_text())
+            info = self.path.stat()
+            # Written by someone else, or readable by others: rewrite it as ours, 0600.
+            foreign = info.st_uid != os.geteuid() or info.st_mode & 0o077
             defaults = asdict(Credentials())
             # Keep newly introduced secrets working with an older file.
             merged = {key: raw.get(key, value) for key, value in defaults.items()}
             for key in ("database_passwords", "client_secrets"):
                 merged[key] = {**defaults[key], **raw.get(key, {})}
             credentials = Credentials(**merged)
-            if merged != raw:
+            if merged != raw or foreign:
                 self.save(credentials)
             return credentials, False
         credentials = Credentials()
@@ -86,11 +89,16 @@ class CredentialStore:
         return credentials, True
 
     def save(self, credentials: Credentials) -> None:
+        """Written to a new file (ours, 0600) and renamed over the old one, so the result
+        never keeps the owner or mode of a file someone else put there."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        partial = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
+        partial.unlink(missing_ok=True)
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as out:
             json.dump(asdict(credentials), out, indent=2, sort_keys=True)
-        os.chmod(self.path, 0o600)
+        os.chmod(partial, 0o600)
+        partial.replace(self.path)
 
 
 def admin_from_env(credentials: Credentials, environ: Mapping[str, str]) -> Credentials:

@@ -80,7 +80,22 @@ def make_readable(path: Path) -> None:
 
 
 def prepare_state_dir(path: Path, user: str | None) -> None:
-    """Create the state directory private (0700); as root, servers' account owns it."""
+    """Create the state directory, owned by whoever runs `shop` and private to them (0700).
+
+    It holds the keys and credentials (JWT signing keys, credentials.json with the admin and
+    store passwords). Servers that run under their own account keep their data apart, in
+    `prepare_stores_dir`'s directory, so a compromised store process can neither read those
+    nor plant a signing key.
+    """
+    path.mkdir(parents=True, exist_ok=True)
+    if path.stat().st_uid != os.geteuid():
+        # Earlier versions gave the state directory to the servers' account.
+        os.chown(path, os.geteuid(), os.getegid())
+    path.chmod(0o700)
+
+
+def prepare_stores_dir(path: Path, user: str | None) -> None:
+    """The directory of the data of servers that run under `user` (as root): theirs, 0700."""
     path.mkdir(parents=True, exist_ok=True)
     path.chmod(0o700)
     if user is not None:

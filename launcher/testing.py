@@ -86,6 +86,7 @@ def discard(infra: Infrastructure) -> None:
         infra.stop()
     finally:
         shutil.rmtree(infra.config.state_dir, ignore_errors=True)
+        shutil.rmtree(infra.config.stores_dir, ignore_errors=True)
 
 
 @dataclass(frozen=True)
@@ -173,3 +174,4 @@ def reap_stale_sessions(root: Path | None = None) -> None:
             if pid is not None and pid_alive(pid):
                 stop_group(pid, signal.SIGKILL, 5)
         shutil.rmtree(state, ignore_errors=True)
+        shutil.rmtree(state.with_name(state.name + "-stores"), ignore_errors=True)

@@ -16,7 +16,7 @@ import zipfile
 from pathlib import Path
 from typing import Final
 
-from launcher.osuser import hand_over, make_readable
+from launcher.osuser import hand_over, make_readable, prepare_stores_dir
 from launcher.stores.base import StoreContext, remove_tree
 from launcher.toolchain import MavenArtifact, cache_lock, fetch_maven, java_home
 
@@ -47,7 +47,8 @@ class ElasticsearchStore:
         self._context = context
         self._port = context.config.ports.elasticsearch
         self._transport_port = context.config.ports.elasticsearch_transport
-        self._root = context.data_dir("elasticsearch")
+        # Apart from the state directory: the server's own account owns it (see osuser).
+        self._root = context.config.stores_dir / "elasticsearch"
         self._cache = context.config.cache_dir / f"elasticsearch-{ES_VERSION}"
         # argv and environment are filled in at start (they need the JDK and the download).
         self._process = context.process(
@@ -88,11 +89,14 @@ class ElasticsearchStore:
         home = self._home()
         user = self._context.server_user
         config = self._root / "config"
+        prepare_stores_dir(self._root.parent, user)
         if not config.exists():
             shutil.copytree(home / "config", config)
         (self._root / "data").mkdir(parents=True, exist_ok=True)
         (self._root / "logs").mkdir(parents=True, exist_ok=True)
         (self._root / "tmp").mkdir(parents=True, exist_ok=True)
+        # The server's data is its own: nobody else lists or reads it.
+        self._root.chmod(0o700)
         hand_over(self._root, user)
         if user is not None:
             make_readable(home)

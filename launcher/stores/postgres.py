@@ -13,7 +13,7 @@ from typing import Final
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from launcher.credentials import owned_databases
-from launcher.osuser import hand_over, make_reachable
+from launcher.osuser import hand_over, make_reachable, prepare_stores_dir
 from launcher.process import ManagedProcess, StartError, as_user
 from launcher.stores.base import StoreContext, remove_tree
 
@@ -91,7 +91,8 @@ class PostgresStore:
     def __init__(self, context: StoreContext) -> None:
         self._context = context
         self._port = context.config.ports.postgres
-        self._root = context.data_dir("postgres")
+        # Apart from the state directory: the server's own account owns it (see osuser).
+        self._root = context.config.stores_dir / "postgres"
         self._data = self._root / "data"
         self._process: ManagedProcess | None = None
 
@@ -111,6 +112,7 @@ class PostgresStore:
 
     def start(self) -> None:
         user = self._context.server_user
+        self._adopt_legacy_cluster(user)
         if not (self._data / "PG_VERSION").exists():
             self._initdb(user)
         self._process = self._new_process(user)
@@ -126,12 +128,28 @@ class PostgresStore:
                 time.sleep(1.0)
         self._ensure_databases()
 
+    def _adopt_legacy_cluster(self, user: str | None) -> None:
+        """A cluster that earlier versions kept in the state directory moves to its place."""
+        legacy = self._context.config.state_dir / "postgres"
+        if self._root.exists() or not (legacy / "data" / "PG_VERSION").exists():
+            return
+        prepare_stores_dir(self._root.parent, user)
+        legacy.rename(self._root)
+        self._root.chmod(0o700)
+        hand_over(self._root, user)
+
     def _initdb(self, user: str | None) -> None:
         self._context.progress("postgres: initialising a new cluster")
         remove_tree(self._data)
+        prepare_stores_dir(self._root.parent, user)
         self._root.mkdir(parents=True, exist_ok=True)
+        # The server's data is its own: nobody else lists or reads it.
+        self._root.chmod(0o700)
         pwfile = self._root / "initdb.pw"
-        pwfile.write_text(self._context.credentials.postgres_password + "\n")
+        # The superuser password: readable by the server's account alone (handed over below).
+        fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(self._context.credentials.postgres_password + "\n")
         hand_over(self._root, user)
         make_reachable(POSTGRES_BIN_PATH)
         try:

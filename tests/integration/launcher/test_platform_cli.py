@@ -89,8 +89,10 @@ def test_up_status_logs_down(cli_env: dict[str, str]) -> None:
         if port_open("127.0.0.1", p)
     ]
     assert listening == []
-    assert (state / "postgres").exists(), "data survives `shop down`"
+    # PostgreSQL's data lies apart from the state directory (keys and credentials).
+    stores = state.with_name(state.name + "-stores")
+    assert (stores / "postgres").exists(), "data survives `shop down`"
 
     purge = shop(cli_env, "down", "--purge")
     assert purge.returncode == 0
-    assert not state.exists()
+    assert not state.exists() and not stores.exists()
