@@ -8,6 +8,7 @@ same conversion as in a body.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -192,7 +193,8 @@ def _scalar(field: FieldDescriptor, raw: str, name: str) -> object:
         if lowered in ("false", "0"):
             return False
         raise RequestError(f"parameter {name!r} must be true or false", name)
-    if field.type == FieldDescriptor.TYPE_ENUM and raw.lstrip("-").isdigit():
+    # ASCII digits only: str.isdigit() also accepts "²", which int() refuses (a 500 before).
+    if field.type == FieldDescriptor.TYPE_ENUM and re.fullmatch(r"-?[0-9]+", raw):
         return int(raw)
     # Integers, floats, strings, bytes (base64) and enum names: proto3 JSON accepts strings.
     return raw
