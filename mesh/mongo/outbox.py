@@ -26,11 +26,12 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Protocol
 
 from pymongo import ASCENDING
 
+from mesh.clock import Clock, utc_now
 from mesh.events.envelope import Event
 from mesh.events.relay import relay_forever
 from mesh.mongo.database import Collection, Document
@@ -68,7 +69,7 @@ class MongoOutbox:
         *,
         confirm_after: timedelta = timedelta(seconds=10),
         grace: timedelta = timedelta(minutes=5),
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock = utc_now,
     ) -> None:
         self._entries = entries
         self._source = source
