@@ -52,7 +52,7 @@ _LEVEL_COLOURS: Final[Mapping[str, str]] = {
     "FATAL": "\x1b[1;31m",
 }
 _COMPONENT_COLOURS: Final = ("\x1b[36m", "\x1b[35m", "\x1b[34m", "\x1b[96m", "\x1b[95m", "\x1b[94m")
-_WIDTH: Final = 12
+_WIDTH: Final = 13  # "elasticsearch"
 
 
 def raw_line(component: str, line: str) -> str:

@@ -33,7 +33,7 @@ def test_a_service_event_is_one_short_line_with_the_fields_that_matter() -> None
     )
     shown = plain(pretty_line("gateway", line))
     assert shown is not None and not shown.lstrip().startswith("{")
-    assert shown.startswith("09:10:31.884 gateway      INFO  POST /v1/products 201")
+    assert shown.startswith("09:10:31.884 gateway       INFO  POST /v1/products 201")
     assert "124ms" in shown and "trace=438ef4bf087fda8de505b205ed2ceeee" in shown
     assert "request_id" not in shown
 
