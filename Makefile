@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install lock gen lint test test-unit test-contract test-deploy test-integration test-e2e test-browser test-schemathesis up down bench up-mesh test-mesh
+.PHONY: install lock gen lint test test-unit test-contract test-deploy test-integration test-e2e test-browser test-schemathesis test-observability up up-observability down bench up-mesh test-mesh
 
 # Exact versions with hashes of everything .venv holds (runtime, dev extra, launcher).
 LOCK := requirements/dev.txt
@@ -42,7 +42,11 @@ lint: install
 
 ## up: provision and run the whole platform in the foreground (Ctrl-C stops it)
 up: install
-	$(VENV)/bin/shop up
+	$(VENV)/bin/shop up $(UP_FLAGS)
+
+## up-observability: make up with a local trace viewer (Jaeger) that every component exports to
+up-observability: UP_FLAGS += --observability
+up-observability: up
 
 ## up-mesh: the platform behind Envoy sidecars (STRICT mTLS, per-method RBAC from deploy/mesh/policy.yaml)
 up-mesh: install
@@ -73,6 +77,10 @@ test-e2e: install
 ## test-schemathesis: the gateway against its own /openapi.json (every operation, stateful phase)
 test-schemathesis: install
 	$(PY) -m pytest tests/schemathesis
+
+## test-observability: a checkout is one trace, gateway to Kafka consumers, in the local viewer
+test-observability: install
+	$(PY) -m pytest tests/observability
 
 ## test-browser: the storefront and back office in headless Chromium (installs it when missing)
 test-browser: install
