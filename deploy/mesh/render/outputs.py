@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
-from . import global_env, istio, monitoring, network, secrets, workloads
+from . import global_env, istio, kafka_acls, monitoring, network, secrets, workloads
 from .policy import Policy
 
 Output = Callable[[Policy], dict[Path, str]]
@@ -22,6 +22,7 @@ OUTPUTS: Final[tuple[Output, ...]] = (
     monitoring.files,
     secrets.files,
     global_env.files,
+    kafka_acls.files,
 )
 
 

@@ -1,0 +1,70 @@
+"""Kafka's users and ACLs per topic, from the policy's `events` section (who produces, who
+consumes), as a values file for the bitnami/kafka chart next to helm/kafka-values.yaml.
+
+Every workload that touches Kafka is a SCRAM user named after itself. A producer may write
+its topic; a consumer may read it with the consumer group of its own name and write dead
+letters to `<topic>.dlq`. Nothing else is allowed (`allow.everyone.if.no.acl.found=false`
+in kafka-values.yaml), so a workload cannot forge another's events or read PII it does not
+consume.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+
+from .manifest import HEADER
+from .policy import Policy
+
+OUTPUT: Final = Path("helm/kafka-acls-values.yaml")
+BOOTSTRAP: Final = "kafka:9092"
+# The chart writes the provisioning client's SASL/TLS settings to this file.
+CLIENT_CONFIG: Final = "${CLIENT_CONF:-/tmp/client.properties}"
+
+
+def topic_rules(policy: Policy) -> Mapping[str, Mapping[str, list[str]]]:
+    events: Mapping[str, Mapping[str, list[str]]] = policy.raw.get("events", {})
+    return events
+
+
+def users(policy: Policy) -> list[str]:
+    names: set[str] = set()
+    for rule in topic_rules(policy).values():
+        names.update(rule.get("producers", []), rule.get("consumers", []))
+    return sorted(names)
+
+
+def acl_commands(policy: Policy) -> list[str]:
+    def allow(principal: str, operations: tuple[str, ...], resource: str) -> str:
+        ops = " ".join(f"--operation {op}" for op in operations)
+        return (
+            f"kafka-acls.sh --bootstrap-server {BOOTSTRAP} --command-config {CLIENT_CONFIG}"
+            f" --add --allow-principal User:{principal} {ops} {resource}"
+        )
+
+    commands: list[str] = []
+    for topic, rule in topic_rules(policy).items():
+        for producer in rule.get("producers", []):
+            commands.append(allow(producer, ("Write", "Describe"), f"--topic {topic}"))
+        for consumer in rule.get("consumers", []):
+            commands.append(allow(consumer, ("Read", "Describe"), f"--topic {topic}"))
+            commands.append(allow(consumer, ("Read",), f"--group {consumer}"))
+            commands.append(allow(consumer, ("Write", "Describe"), f"--topic {topic}.dlq"))
+    # A consumer of several topics needs its group's ACL once.
+    return list(dict.fromkeys(commands))
+
+
+def values(policy: Policy) -> dict[str, Any]:
+    return {
+        "sasl": {"client": {"users": users(policy)}},
+        "provisioning": {"extraProvisioningCommands": acl_commands(policy)},
+    }
+
+
+def files(policy: Policy) -> dict[Path, str]:
+    # Long commands fold onto continuation lines (same value; yamllint keeps lines short).
+    body = yaml.safe_dump(values(policy), sort_keys=False, default_flow_style=False, width=120)
+    return {OUTPUT: HEADER + body}
