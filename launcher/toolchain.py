@@ -7,6 +7,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -159,28 +160,36 @@ def _stream(
 ) -> None:
     """Run a build command, reporting a progress line now and then instead of its output.
 
-    Go's and Maven's own lines (hundreds of downloads) are kept only to explain a failure.
+    Go's and Maven's own lines (hundreds of downloads) are kept only to explain a failure;
+    the report is timed, so a build that compiles silently for minutes still shows it lives.
     """
     tail: list[str] = []
     started = time.monotonic()
-    reported = started
-    downloads = 0
-    # The context manager closes the pipe: a leaked pipe is a ResourceWarning, an error in tests.
-    with subprocess.Popen(  # noqa: S603 - argv built by us
-        argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    ) as process:
-        assert process.stdout is not None
-        for line in process.stdout:
-            line = line.rstrip()
-            if not line:
-                continue
-            tail = [*tail[-40:], line]
-            downloads += "download" in line.lower()
-            now = time.monotonic()
-            if now - reported >= PROGRESS_INTERVAL_SECONDS:
-                reported = now
-                progress(f"{prefix}working: {downloads} downloads, {now - started:.0f}s so far")
-        returncode = process.wait()
+    downloads = [0]
+    done = threading.Event()
+
+    def report() -> None:
+        while not done.wait(PROGRESS_INTERVAL_SECONDS):
+            elapsed = time.monotonic() - started
+            progress(f"{prefix}working: {downloads[0]} downloads, {elapsed:.0f}s so far")
+
+    reporter = threading.Thread(target=report, name="build-progress", daemon=True)
+    reporter.start()
+    try:
+        # The context manager closes the pipe: a leaked pipe is a ResourceWarning in tests.
+        with subprocess.Popen(  # noqa: S603 - argv built by us
+            argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        ) as process:
+            assert process.stdout is not None
+            for line in process.stdout:
+                line = line.rstrip()
+                if line:
+                    tail = [*tail[-40:], line]
+                    downloads[0] += "download" in line.lower()
+            returncode = process.wait()
+    finally:
+        done.set()
+        reporter.join()
     if returncode != 0:
         raise RuntimeError(f"{' '.join(argv[:2])} failed in {cwd}:\n" + "\n".join(tail))
-    progress(f"{prefix}done: {downloads} downloads in {time.monotonic() - started:.0f}s")
+    progress(f"{prefix}done: {downloads[0]} downloads in {time.monotonic() - started:.0f}s")

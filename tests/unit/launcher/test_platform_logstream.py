@@ -8,6 +8,9 @@ import re
 import sys
 from pathlib import Path
 
+import pytest
+
+from launcher import toolchain
 from launcher.logstream import LogStreamer, pretty_line, raw_line
 from launcher.toolchain import _stream
 
@@ -95,3 +98,14 @@ def test_a_long_build_reports_progress_not_its_output(tmp_path: Path) -> None:
     # Quicker than the reporting interval: only the closing line, none of the 500 lines.
     assert len(reported) == 1
     assert re.fullmatch(r"x: done: 500 downloads in \d+s", reported[0])
+
+
+def test_a_silent_build_still_reports_that_it_is_working(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(toolchain, "PROGRESS_INTERVAL_SECONDS", 0.05)
+    reported: list[str] = []
+    script = "import time; time.sleep(0.5)"
+    _stream([sys.executable, "-c", script], cwd=tmp_path, progress=reported.append, prefix="x: ")
+    assert any(line.startswith("x: working: 0 downloads") for line in reported[:-1])
+    assert reported[-1].startswith("x: done")
