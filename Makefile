@@ -56,7 +56,7 @@ down: install
 	$(VENV)/bin/shop down
 
 ## test: lint, then unit, contract, integration and end-to-end tests on real servers
-test: install lint test-unit test-contract test-deploy test-integration test-e2e test-browser test-schemathesis test-mesh
+test: install lint test-unit test-contract test-deploy test-integration test-e2e test-browser test-schemathesis test-observability test-mesh
 
 test-unit: install
 	$(PY) -m pytest tests/unit

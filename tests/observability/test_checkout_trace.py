@@ -7,6 +7,7 @@ import time
 import uuid
 
 import httpx
+import pytest
 
 from launcher.observability import Span, TraceViewer, fetch_trace, render_tree
 from launcher.testing import RunningPlatform
@@ -21,6 +22,8 @@ ADDRESS = {
 }
 # Spans reach the viewer in batches (the exporters flush every few seconds).
 WAIT_SECONDS = 90.0
+# The first run on a machine builds Jaeger from source (some twenty minutes on two busy cores).
+pytestmark = pytest.mark.timeout(3600)
 
 
 def _checkout(client: httpx.Client, admin_token: str, trace_id: str) -> dict[str, str]:
