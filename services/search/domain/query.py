@@ -255,12 +255,18 @@ def results_of(params: SearchParams, response: dict[str, Any]) -> Results:
     )
 
 
+def typed_prefix(prefix: str) -> str:
+    """The prefix without control characters: nobody types them in a search box, and the
+    completion suggester refuses some of them (0x00, 0x1E, 0x1F are its own separators)."""
+    return "".join(ch for ch in prefix if ch >= " " and ch != "\x7f")[:100]
+
+
 def suggest_body(prefix: str, limit: int) -> dict[str, Any]:
     return {
         "_source": ["id", "name", "category"],
         "suggest": {
             "products": {
-                "prefix": prefix[:100],
+                "prefix": typed_prefix(prefix),
                 "completion": {
                     "field": "suggest",
                     # Room for several tails of one name before de-duplicating by product

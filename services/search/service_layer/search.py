@@ -11,6 +11,7 @@ from ..domain.query import (
     search_body,
     suggest_body,
     suggestions_of,
+    typed_prefix,
 )
 from .ports import SearchBackend
 
@@ -26,5 +27,7 @@ class SearchService:
 
     async def suggest(self, prefix: str, limit: int) -> list[dict[str, Any]]:
         wanted = limit or DEFAULT_SUGGESTIONS
+        if not typed_prefix(prefix).strip():
+            return []
         response = await self._backend.search(suggest_body(prefix, wanted))
         return suggestions_of(response, wanted)

@@ -103,3 +103,10 @@ def test_suggestions_are_distinct_products() -> None:
     found = {"suggest": {"products": [{"options": [option("a"), option("a"), option("b")]}]}}
     assert [s["id"] for s in suggestions_of(found, 5)] == ["a", "b"]
     assert [s["id"] for s in suggestions_of(found, 1)] == ["a"]
+
+
+def test_suggest_prefix_drops_control_characters() -> None:
+    from services.search.domain.query import suggest_body, typed_prefix
+
+    assert typed_prefix("\x13x\u00dfk\x1e\x1f\x00V\x7f") == "x\u00dfkV"
+    assert suggest_body("hea\x1edph", 5)["suggest"]["products"]["prefix"] == "headph"
