@@ -11,8 +11,7 @@ import redis.asyncio as redis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # type: ignore[import-untyped]
 from aiosmtplib import SMTP
 from elasticsearch import AsyncElasticsearch
-from motor.motor_asyncio import AsyncIOMotorClient
-from pymongo import ReturnDocument
+from pymongo import AsyncMongoClient, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from launcher.mailbox import body_text
@@ -92,7 +91,7 @@ async def test_kafka_bootstrap_produces_and_consumes(kafka_bootstrap: str) -> No
 
 
 async def test_ferretdb_url_supports_what_the_services_use(ferretdb_url: str) -> None:
-    client: AsyncIOMotorClient[dict[str, object]] = AsyncIOMotorClient(ferretdb_url)
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(ferretdb_url)
     try:
         products = client[f"probe_{secrets.token_hex(3)}"]["products"]
         await products.create_index("sku", unique=True)
@@ -106,10 +105,10 @@ async def test_ferretdb_url_supports_what_the_services_use(ferretdb_url: str) ->
             return_document=ReturnDocument.AFTER,
         )
         assert updated is not None and updated["stock"] == 3
-        names = [index["name"] async for index in products.list_indexes()]
+        names = [index["name"] async for index in await products.list_indexes()]
         assert "sku_1" in names
     finally:
-        client.close()
+        await client.close()
 
 
 async def test_elasticsearch_url_indexes_and_searches(elasticsearch_url: str) -> None:

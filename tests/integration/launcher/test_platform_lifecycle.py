@@ -16,7 +16,7 @@ import redis.asyncio as redis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # type: ignore[import-untyped]
 from aiosmtplib import SMTP
 from elasticsearch import AsyncElasticsearch
-from motor.motor_asyncio import AsyncIOMotorClient
+from pymongo import AsyncMongoClient
 
 from launcher.infra import Infrastructure
 from launcher.mailbox import Mailbox
@@ -97,13 +97,13 @@ async def test_kafka_keeps_records(own_infra: Infrastructure) -> None:
 
 async def test_ferretdb_keeps_documents(own_infra: Infrastructure) -> None:
     own_infra.ensure(["ferretdb"])
-    client: AsyncIOMotorClient[dict[str, object]] = AsyncIOMotorClient(own_infra.url("ferretdb"))
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(own_infra.url("ferretdb"))
     await client["lifecycle"]["kept"].insert_one({"_id": "doc", "v": 1})
-    client.close()
+    await client.close()
     restart(own_infra, "ferretdb", "postgres")
-    client = AsyncIOMotorClient(own_infra.url("ferretdb"))
+    client = AsyncMongoClient(own_infra.url("ferretdb"))
     assert await client["lifecycle"]["kept"].find_one({"_id": "doc"}) == {"_id": "doc", "v": 1}
-    client.close()
+    await client.close()
 
 
 async def test_elasticsearch_keeps_documents(own_infra: Infrastructure) -> None:
