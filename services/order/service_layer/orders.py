@@ -94,7 +94,7 @@ class Orders:
     async def cancel_order(self, caller: Identity, order_id: str, reason: str) -> Order:
         """Refund and release; cancelling a cancelled order returns it unchanged."""
         order = await self.get_order(caller, order_id)
-        _require_self_or(caller, order.user_id, rbac.ORDERS_WRITE)
+        _require_self_or(caller, order.user_id, rbac.ORDERS_CANCEL)
         return await self._saga.cancel(order.id, reason or "cancelled by request")
 
     async def purchase_of(self, caller: Identity, user_id: str, product_id: str) -> str | None:

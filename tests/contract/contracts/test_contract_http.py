@@ -22,6 +22,7 @@ PERMISSIONS = {
     "products:write",
     "orders:read",
     "orders:write",
+    "orders:cancel",
 }
 
 

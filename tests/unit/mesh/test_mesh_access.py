@@ -38,9 +38,10 @@ def test_role_permissions_follow_the_seed() -> None:
     assert rbac.permissions_for([rbac.CUSTOMER_SERVICE]) == {
         "users:read",
         "orders:read",
+        "orders:cancel",
         "products:read",
     }
-    assert len(rbac.permissions_for([rbac.ADMIN])) == 6
+    assert len(rbac.permissions_for([rbac.ADMIN])) == 7
     assert rbac.permissions_for(["unknown-role"]) == frozenset()
     assert rbac.permissions_for([rbac.CUSTOMER, rbac.INVENTORY_MANAGER]) == {
         "products:read",

@@ -199,7 +199,7 @@ async function ordersPage(page, { query }) {
         h("th", { scope: "row" }, h("code", null, o.id)), h("td", null, o.userId),
         h("td", null, h("span", { class: "badge", "data-status": o.status }, o.status.replace("ORDER_STATUS_", ""))),
         h("td", null, formatMoney(o.total)),
-        h("td", null, o.status === "ORDER_STATUS_PAID" && can("orders:write")
+        h("td", null, o.status === "ORDER_STATUS_PAID" && can("orders:cancel")
           ? h("button", { type: "button", onclick: async () => {
             if (!window.confirm(`Cancel order ${o.id} and refund ${formatMoney(o.total)}?`)) return;
             try {
