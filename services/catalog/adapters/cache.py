@@ -20,6 +20,11 @@ changed it:
   also keeps the generation that long: a product created through another replica may take
   that long to appear in this replica's listings. No price or stock is held in-process.
 
+Concurrent misses of one key are coalesced (`Coalescer`): a hundred readers of a cold page
+make one Redis read and, on a miss there, one store query; a write forgets the product's load
+in flight, so a reader that arrives after the write returned never joins a load that may
+have read the store before it.
+
 Redis failing never fails a read: every Redis call is bounded by a short socket timeout,
 and after an error the cache is bypassed for `retry_after_seconds` (reads go to the store).
 Hits, misses, errors and Redis latency are in /metrics (`catalog_cache_*`).
@@ -44,6 +49,7 @@ from ..domain.model import Category, Product
 from ..domain.pagination import PageCursor
 from ..domain.reservations import Reservation
 from ..service_layer.ports import CatalogStore, Decide
+from .coalescing import Coalescer
 from .documents import product_from_doc, product_to_doc
 
 logger = logging.getLogger(__name__)
@@ -144,7 +150,13 @@ class CachedCatalogStore(CatalogStore):
         self._clock = clock
         self._generation_key = f"{self._prefix}generation"
         self._generation: tuple[float, int] | None = None  # (read at, value)
+        self._bumps = 0  # generation bumps by this process: a read begun before one is stale
         self._local: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+        self._product_loads: Coalescer[str, Product] = Coalescer()
+        self._id_loads: Coalescer[str, list[str]] = Coalescer()
+        self._count_loads: Coalescer[str, int] = Coalescer()
+        self._category_loads: Coalescer[str, list[Category]] = Coalescer()
+        self._generation_loads: Coalescer[str, int] = Coalescer()
 
     # --- products ------------------------------------------------------------------------
 
@@ -170,10 +182,13 @@ class CachedCatalogStore(CatalogStore):
             self._metrics.count("redis", "product", "hit", len(wanted) - len(missing))
             self._metrics.count("redis", "product", "miss", len(missing))
         if missing:
-            loaded = await self._store.get_many(missing)
-            await self._fill(loaded.values())
-            found.update(loaded)
+            found.update(await self._product_loads.load_many(missing, self._load_products))
         return found
+
+    async def _load_products(self, product_ids: list[str]) -> dict[str, Product]:
+        loaded = await self._store.get_many(product_ids)
+        await self._fill(loaded.values())
+        return loaded
 
     # --- listings ------------------------------------------------------------------------
 
@@ -182,18 +197,36 @@ class CachedCatalogStore(CatalogStore):
         key = (
             f"{self._prefix}page:{generation}:{category}:{after.encode() if after else ''}:{limit}"
         )
-        ids = await self._cached_value(key, "page", _decode_ids, _encode_ids)
-        if ids is not None:
-            products = await self.get_many(ids)
-            return [products[pid] for pid in ids if pid in products]
-        page = await self._store.list_page(category, after, limit)
-        await self._fill(page)
-        await self._remember(key, [p.id for p in page], _encode_ids)
-        return page
+        ids: list[str] | None = self._local_hit(key, "page")
+        if ids is None:
+            ids = await self._id_loads.load(
+                key, lambda: self._load_ids(key, category, after, limit)
+            )
+        # The products come from their own entries (never older than their last write), so a
+        # page shares only the ids with the readers it was loaded for.
+        products = await self.get_many(ids)
+        return [products[pid] for pid in ids if pid in products]
+
+    async def _load_ids(
+        self, key: str, category: str, after: PageCursor | None, limit: int
+    ) -> list[str]:
+        ids = await self._redis_value(key, "page", _decode_ids)
+        if ids is None:
+            page = await self._store.list_page(category, after, limit)
+            await self._fill(page)
+            ids = [p.id for p in page]
+            await self._remember(key, ids, _encode_ids)
+        return ids
 
     async def count(self, category: str) -> int:
         key = f"{self._prefix}count:{await self._current_generation()}:{category}"
-        total = await self._cached_value(key, "count", int, lambda n: str(n).encode())
+        total: int | None = self._local_hit(key, "count")
+        if total is None:
+            total = await self._count_loads.load(key, lambda: self._load_count(key, category))
+        return total
+
+    async def _load_count(self, key: str, category: str) -> int:
+        total = await self._redis_value(key, "count", int)
         if total is None:
             total = await self._store.count(category)
             await self._remember(key, total, lambda n: str(n).encode())
@@ -201,12 +234,12 @@ class CachedCatalogStore(CatalogStore):
 
     async def list_categories(self) -> list[Category]:
         key = f"{self._prefix}categories:{await self._current_generation()}"
-        hit = self._local_get(key)
-        if hit is not None:
-            self._metrics.count("local", "categories", "hit")
-            categories: list[Category] = hit
-            return categories
-        self._metrics.count("local", "categories", "miss")
+        categories: list[Category] | None = self._local_hit(key, "categories")
+        if categories is None:
+            categories = await self._category_loads.load(key, lambda: self._load_categories(key))
+        return categories
+
+    async def _load_categories(self, key: str) -> list[Category]:
         categories = await self._store.list_categories()
         self._local_put(key, categories)
         return categories
@@ -218,6 +251,7 @@ class CachedCatalogStore(CatalogStore):
     ) -> ProductChange | None:
         change = await self._store.commit(product_id, decide, op_key)
         if change is not None:
+            self._product_loads.forget(product_id)
             await self._write_through(change)
         return change
 
@@ -232,6 +266,7 @@ class CachedCatalogStore(CatalogStore):
 
     async def refresh(self, product: Product | None, product_id: str) -> None:
         """Writes a product the store just brought up to date through to the cache."""
+        self._product_loads.forget(product_id)
         if product is not None:
             await self._fill([product])
         else:
@@ -292,14 +327,22 @@ class CachedCatalogStore(CatalogStore):
             self._metrics.count("local", "generation", "hit")
             return self._generation[1]
         self._metrics.count("local", "generation", "miss")
+        return await self._generation_loads.load("generation", self._read_generation)
+
+    async def _read_generation(self) -> int:
+        read_at, bumps = self._clock(), self._bumps
         raw = await self._redis.call(
             "get", "generation", self._redis.redis.get(self._generation_key), None
         )
+        if bumps != self._bumps and self._generation is not None:
+            return self._generation[1]  # bumped meanwhile: the bump's value is newer
         value = int(raw) if raw is not None else 0
-        self._generation = (now, value)
+        self._generation = (read_at, value)
         return value
 
     async def _bump_generation(self) -> None:
+        self._bumps += 1
+        self._generation_loads.forget("generation")
         raw = await self._redis.call(
             "incr", "generation", self._redis.redis.incr(self._generation_key), None
         )
@@ -308,15 +351,12 @@ class CachedCatalogStore(CatalogStore):
         self._generation = (self._clock(), int(raw) if raw is not None else current + 1_000_000)
         self._local.clear()
 
-    async def _cached_value(
-        self, key: str, kind: str, decode: Callable[[bytes], T], encode: Callable[[T], bytes]
-    ) -> T | None:
+    def _local_hit(self, key: str, kind: str) -> Any:
         hit = self._local_get(key)
-        if hit is not None:
-            self._metrics.count("local", kind, "hit")
-            value: T = hit
-            return value
-        self._metrics.count("local", kind, "miss")
+        self._metrics.count("local", kind, "miss" if hit is None else "hit")
+        return hit
+
+    async def _redis_value(self, key: str, kind: str, decode: Callable[[bytes], T]) -> T | None:
         raw = await self._redis.call("get", kind, self._redis.redis.get(key), None)
         if raw is None:
             self._metrics.count("redis", kind, "miss")

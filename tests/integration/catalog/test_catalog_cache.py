@@ -3,9 +3,10 @@ and a Redis outage costs nothing but speed."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 
 import pytest
@@ -16,8 +17,9 @@ from mesh.mongo import Database, connect, create_indexes
 from services.catalog.adapters.cache import CachedCatalogStore, CacheMetrics, RedisLayer
 from services.catalog.adapters.events import encode_event
 from services.catalog.adapters.mongo import INDEXES, MongoCatalogStore, catalog_outbox
-from services.catalog.domain.model import ProductDraft
+from services.catalog.domain.model import Product, ProductDraft
 from services.catalog.domain.money import Money
+from services.catalog.domain.pagination import PageCursor
 from services.catalog.domain.reservations import StockLine
 from services.catalog.service_layer.catalog import CatalogService
 
@@ -125,5 +127,58 @@ async def test_without_redis_every_call_still_answers_from_the_store(database: D
         page = await catalog.list_products("", 10, "")
         assert ([p.id for p in page.products], page.total_size) == ([mug.id], 1)
         assert down.lookups("redis", "product", "error") >= 1
+    finally:
+        await redis.aclose()
+
+
+class CountingStore(MongoCatalogStore):
+    """The real store, counting the reads that reach it."""
+
+    calls: dict[str, int]
+
+    def count_call(self, name: str) -> None:
+        self.calls[name] = self.calls.get(name, 0) + 1
+
+    async def get_many(self, product_ids: Sequence[str]) -> dict[str, Product]:
+        self.count_call("get_many")
+        return await super().get_many(product_ids)
+
+    async def list_page(self, category: str, after: PageCursor | None, limit: int) -> list[Product]:
+        self.count_call("list_page")
+        return await super().list_page(category, after, limit)
+
+    async def count(self, category: str) -> int:
+        self.count_call("count")
+        return await super().count(category)
+
+
+async def test_a_hundred_readers_of_a_cold_page_make_one_store_read_each(
+    database: Database, redis_url: str
+) -> None:
+    redis = Redis.from_url(redis_url, socket_timeout=0.25)
+    try:
+        cached = Cached(database, redis)
+        mugs = [await cached.catalog.create_product(STAFF, MUG) for _ in range(3)]
+        counting = CountingStore(database, catalog_outbox(database), encode_event)
+        counting.calls = {}
+        metrics = CacheMetrics(CollectorRegistry())
+        store = CachedCatalogStore(
+            counting, RedisLayer(redis, metrics), metrics, namespace=f"catalog:{database.name}"
+        )
+        await redis.delete(*[f"catalog:{database.name}:product:{m.id}" for m in mugs])
+        catalog = CatalogService(store)
+
+        pages = await asyncio.gather(
+            *(catalog.list_products("kitchen", 20, "") for _ in range(100))
+        )
+        assert {(tuple(p.id for p in page.products), page.total_size) for page in pages} == {
+            (tuple(m.id for m in mugs), 3)
+        }
+        assert counting.calls == {"list_page": 1, "count": 1}  # the page filled the products
+
+        await redis.delete(*[f"catalog:{database.name}:product:{m.id}" for m in mugs])
+        products = await asyncio.gather(*(catalog.get_product(mugs[0].id) for _ in range(100)))
+        assert {p.version for p in products} == {1}
+        assert counting.calls["get_many"] == 1
     finally:
         await redis.aclose()
