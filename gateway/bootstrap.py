@@ -20,7 +20,7 @@ from gateway.edge.cors import CorsPolicy
 from gateway.edge.ratelimit import MemoryCounter, RateLimiter, RedisCounter, WindowCounter
 from gateway.edge.tokens import CachingVerifier
 from gateway.observability import AccessLog, GatewayMetrics
-from gateway.openapi import build_openapi
+from gateway.openapi import build_openapi, contract_comments
 from gateway.pipeline import EdgeLimits, Pipeline
 from gateway.revocation import revocation_checked
 from gateway.security_headers import SecurityHeaders
@@ -113,7 +113,7 @@ def build_app(
         pipeline=pipeline,
         upstreams=upstreams,
         upstream_services=_ready_upstreams(routes, settings.ready_upstreams),
-        openapi=json.dumps(build_openapi(routes)).encode(),
+        openapi=json.dumps(build_openapi(routes, comments=contract_comments())).encode(),
         docs=DocsSite(),
         metrics=metrics or GatewayMetrics(),
         tracer=provider.get_tracer("gateway"),

@@ -1,13 +1,17 @@
 """OpenAPI 3.1 built from the same routes the gateway serves (never hand-written).
 
 One operation per HTTP binding; path, query and body parameters split as the binding's
-rule says; message schemas in `components` with `buf.validate` rules as JSON Schema keywords.
+rule says; message schemas in `components` with `buf.validate` rules as JSON Schema keywords;
+the contracts' doc comments (`make gen` keeps them in `comments.json` next to the generated
+code) as the descriptions of operations, schemas, properties and parameters.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from importlib import resources
 from typing import Any, Final
 
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
@@ -22,7 +26,7 @@ from gateway.transcoding.fields import (
 )
 from gateway.transcoding.routes import Route
 
-__all__ = ["build_openapi"]
+__all__ = ["build_openapi", "contract_comments"]
 
 Schema = dict[str, Any]
 
@@ -98,10 +102,25 @@ _STATUS_SCHEMA: Final[Schema] = {
 }
 
 
+def contract_comments(package: str = "shop") -> dict[str, str]:
+    """Doc comments of the generated contracts by full name (empty when `make gen` wrote none)."""
+    try:
+        text = (resources.files(package) / "comments.json").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    comments = json.loads(text)
+    return {str(name): str(comment) for name, comment in comments.items()}
+
+
 def build_openapi(
-    routes: Sequence[Route], *, title: str = "shopmesh API", version: str = "v1"
+    routes: Sequence[Route],
+    *,
+    comments: Mapping[str, str] | None = None,
+    title: str = "shopmesh API",
+    version: str = "v1",
 ) -> dict[str, Any]:
-    schemas = _Schemas()
+    """`comments`: doc comments by full proto name (`contract_comments()`), for descriptions."""
+    schemas = _Schemas(comments or {})
     names = _PathNames(routes)
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
@@ -204,6 +223,7 @@ def _operation(route: Route, schemas: _Schemas, names: dict[str, str]) -> dict[s
         "operationId": route.operation_id,
         "tags": [route.method.containing_service.name],
         "summary": f"{route.method.containing_service.name}.{route.method.name}",
+        **_described(schemas.comments.get(route.method.full_name)),
         "parameters": parameters,
         "responses": _responses(route, schemas),
         "security": [] if route.access.public else [{"bearerAuth": []}],
@@ -235,6 +255,8 @@ def _path_parameter(
     }
     if document_name != name:
         parameter["description"] = f"The request's `{name}` field."
+    else:
+        parameter.update(_described(schemas.comments.get(chain[-1].full_name)))
     return parameter
 
 
@@ -265,6 +287,7 @@ def _query_parameters(
         parameter: dict[str, Any] = {
             "name": _json_name_path(prefix, field),
             "in": "query",
+            **_described(schemas.comments.get(field.full_name)),
             # A rule that requires a nested field applies only when its parent is sent.
             "required": required and depth == 0,
             "schema": schema,
@@ -364,8 +387,10 @@ def _responses(route: Route, schemas: _Schemas) -> dict[str, Any]:
 class _Schemas:
     """Component schemas by full message name, built on first reference."""
 
-    def __init__(self) -> None:
+    def __init__(self, comments: Mapping[str, str]) -> None:
         self.defined: dict[str, Schema] = {}
+        # Doc comments by full proto name, for the schemas' and properties' descriptions.
+        self.comments = comments
 
     def resolve(self, schema: Schema) -> Schema:
         """The component a `$ref` schema points at (other schemas as they are)."""
@@ -394,8 +419,16 @@ class _Schemas:
                 # Proto3 JSON reads `null` as the field's default value; a field that must be
                 # sent refuses it like its zero value.
                 field_schema = _nullable(field_schema)
-            properties[field.json_name] = field_schema
-        schema: Schema = {"type": "object", "properties": properties, "additionalProperties": False}
+            properties[field.json_name] = {
+                **field_schema,
+                **_described(self.comments.get(field.full_name)),
+            }
+        schema: Schema = {
+            **_described(self.comments.get(descriptor.full_name)),
+            "type": "object",
+            "properties": properties,
+            "additionalProperties": False,
+        }
         if required:
             schema["required"] = required
         return schema
@@ -419,6 +452,11 @@ class _Schemas:
             assert field.message_type is not None
             return self.message(field.message_type)
         return dict(_SCALARS[field.type])
+
+
+def _described(comment: str | None) -> dict[str, str]:
+    """A `description` keyword for the comment, or nothing when there is none."""
+    return {"description": comment} if comment else {}
 
 
 def _nullable(schema: Schema) -> Schema:

@@ -25,6 +25,11 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Run as `python tools/gen_proto.py`: make this checkout's root win over any other on sys.path.
+sys.path.insert(0, str(ROOT))
+
+from tools.proto_comments import COMMENTS_FILE_NAME, write_comments  # noqa: E402
+
 THIRD_PARTY_DIR = ROOT / "third_party" / "proto"
 CHECKSUMS_FILE = THIRD_PARTY_DIR / "SHA256SUMS"
 GEN_DIR_NAME = "gen"
@@ -181,6 +186,10 @@ def generate(output_root: Path = ROOT) -> Path:
     gen_dir = output_root / GEN_DIR_NAME
     _add_package_markers(gen_dir)
     _add_async_stub_aliases(gen_dir)
+    try:
+        write_comments(buf_executable(), ROOT, gen_dir / "shop" / COMMENTS_FILE_NAME, tool_env())
+    except subprocess.CalledProcessError as exc:
+        raise GenerationError(f"buf build failed:\n{exc.stdout!r}{exc.stderr!r}") from exc
     return gen_dir
 
 

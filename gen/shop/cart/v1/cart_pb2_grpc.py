@@ -71,7 +71,8 @@ class CartServiceServicer:
 
     def GetCart(self, request, context):
         """Returns the user's cart priced at the current catalog prices, with line totals, the total
-        and an availability flag per line. An unknown or expired cart is returned empty.
+        and an availability flag per line. Every user always has a cart: one never written to,
+        expired or cleared is returned empty (never NOT_FOUND).
         Customers read only their own cart; staff with orders:read may read any.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -103,7 +104,8 @@ class CartServiceServicer:
 
     def ClearCart(self, request, context):
         """Empties the cart. The order service calls it after a successful checkout (with its service
-        token). Clearing an empty or unknown cart succeeds.
+        token). Clearing an empty or unknown cart succeeds. The cart itself is not deleted (every
+        user always has one): GetCart afterwards returns it empty.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

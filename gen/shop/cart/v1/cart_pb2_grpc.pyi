@@ -38,7 +38,8 @@ class CartServiceStub:
     def __new__(cls, channel: _aio.Channel) -> CartServiceAsyncStub: ...
     GetCart: _grpc.UnaryUnaryMultiCallable[_cart_pb2.GetCartRequest, _cart_pb2.Cart]
     """Returns the user's cart priced at the current catalog prices, with line totals, the total
-    and an availability flag per line. An unknown or expired cart is returned empty.
+    and an availability flag per line. Every user always has a cart: one never written to,
+    expired or cleared is returned empty (never NOT_FOUND).
     Customers read only their own cart; staff with orders:read may read any.
     """
     AddItem: _grpc.UnaryUnaryMultiCallable[_cart_pb2.AddItemRequest, _cart_pb2.Cart]
@@ -52,7 +53,8 @@ class CartServiceStub:
     """Removes a line from the cart. Removing a product that is not in the cart changes nothing."""
     ClearCart: _grpc.UnaryUnaryMultiCallable[_cart_pb2.ClearCartRequest, _empty_pb2.Empty]
     """Empties the cart. The order service calls it after a successful checkout (with its service
-    token). Clearing an empty or unknown cart succeeds.
+    token). Clearing an empty or unknown cart succeeds. The cart itself is not deleted (every
+    user always has one): GetCart afterwards returns it empty.
     """
 
 @_typing.type_check_only
@@ -64,7 +66,8 @@ class CartServiceAsyncStub(CartServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     GetCart: _aio.UnaryUnaryMultiCallable[_cart_pb2.GetCartRequest, _cart_pb2.Cart]  # type: ignore[assignment]
     """Returns the user's cart priced at the current catalog prices, with line totals, the total
-    and an availability flag per line. An unknown or expired cart is returned empty.
+    and an availability flag per line. Every user always has a cart: one never written to,
+    expired or cleared is returned empty (never NOT_FOUND).
     Customers read only their own cart; staff with orders:read may read any.
     """
     AddItem: _aio.UnaryUnaryMultiCallable[_cart_pb2.AddItemRequest, _cart_pb2.Cart]  # type: ignore[assignment]
@@ -78,7 +81,8 @@ class CartServiceAsyncStub(CartServiceStub):
     """Removes a line from the cart. Removing a product that is not in the cart changes nothing."""
     ClearCart: _aio.UnaryUnaryMultiCallable[_cart_pb2.ClearCartRequest, _empty_pb2.Empty]  # type: ignore[assignment]
     """Empties the cart. The order service calls it after a successful checkout (with its service
-    token). Clearing an empty or unknown cart succeeds.
+    token). Clearing an empty or unknown cart succeeds. The cart itself is not deleted (every
+    user always has one): GetCart afterwards returns it empty.
     """
 
 class CartServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -93,7 +97,8 @@ class CartServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_cart_pb2.Cart, _abc.Awaitable[_cart_pb2.Cart]]:
         """Returns the user's cart priced at the current catalog prices, with line totals, the total
-        and an availability flag per line. An unknown or expired cart is returned empty.
+        and an availability flag per line. Every user always has a cart: one never written to,
+        expired or cleared is returned empty (never NOT_FOUND).
         Customers read only their own cart; staff with orders:read may read any.
         """
 
@@ -131,7 +136,8 @@ class CartServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_empty_pb2.Empty, _abc.Awaitable[_empty_pb2.Empty]]:
         """Empties the cart. The order service calls it after a successful checkout (with its service
-        token). Clearing an empty or unknown cart succeeds.
+        token). Clearing an empty or unknown cart succeeds. The cart itself is not deleted (every
+        user always has one): GetCart afterwards returns it empty.
         """
 
 def add_CartServiceServicer_to_server(servicer: CartServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
