@@ -18,7 +18,6 @@ from gateway.docs import DocsSite
 from gateway.edge.client import BotDetector, DeadlinePolicy
 from gateway.edge.cors import CorsPolicy
 from gateway.edge.ratelimit import MemoryCounter, RateLimiter, RedisCounter, WindowCounter
-from gateway.edge.tokens import CachingVerifier
 from gateway.observability import AccessLog, GatewayMetrics
 from gateway.openapi import build_openapi, contract_comments
 from gateway.pipeline import EdgeLimits, Pipeline
@@ -32,6 +31,7 @@ from gateway.upstream import Upstream, Upstreams, short_service_name
 from mesh.auth.interceptor import TokenVerifier
 from mesh.auth.jwt import JwksCache, JwtVerifier
 from mesh.auth.user_service import UserServiceKeySource
+from mesh.auth.verified_tokens import CachingVerifier
 from mesh.clients import CallAs, ChannelFactory
 from mesh.logs import configure_logging
 from mesh.tracing import create_tracer_provider, trace_sample_ratio

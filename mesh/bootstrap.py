@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry
 
 from mesh.auth.jwt import JwksCache, JwtVerifier, KeySource
 from mesh.auth.service_token import ServiceTokenProvider
+from mesh.auth.verified_tokens import CachingVerifier
 from mesh.clients import CallAs, ChannelFactory
 from mesh.health import HealthWatcher
 from mesh.logs import configure_logging
@@ -126,8 +127,12 @@ async def serve(
             resources.push_async_callback(cleanup)
 
         key_source = spec.key_source or _user_service_keys(bootstrap_channels)
-        verifier = JwtVerifier(
-            JwksCache(key_source), issuer=settings.jwt_issuer, audience=settings.jwt_audience
+        # Each token verified once per process while valid: a checkout carries one token
+        # through seven hops, and RS256 is most of the runtime's per-call cost.
+        verifier = CachingVerifier(
+            JwtVerifier(
+                JwksCache(key_source), issuer=settings.jwt_issuer, audience=settings.jwt_audience
+            )
         )
         health = health_aio.HealthServicer()
         server, port = create_server(

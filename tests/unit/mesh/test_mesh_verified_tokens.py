@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 
-from gateway.edge.tokens import CachingVerifier
 from mesh.auth.identity import Identity
+from mesh.auth.verified_tokens import CachingVerifier
 from mesh.errors import UnauthenticatedError
 
-from .gwfakes import Signer
+from .test_mesh_jwt import FakeKeySource, jwk, sign, verifier_for
 
 
 class CountingVerifier:
@@ -33,14 +34,14 @@ class Clock:
         return self.now
 
 
-@pytest.fixture(scope="module")
-def signer() -> Signer:
-    return Signer()
+@pytest.fixture
+def key(rsa_keys: tuple[rsa.RSAPrivateKey, rsa.RSAPrivateKey]) -> rsa.RSAPrivateKey:
+    return rsa_keys[0]
 
 
-async def test_a_token_is_verified_once_while_valid(signer: Signer) -> None:
+async def test_a_token_is_verified_once_while_valid(key: rsa.RSAPrivateKey) -> None:
     inner = CountingVerifier()
-    token = signer.token(ttl=300)
+    token = sign(key, exp=int(time.time()) + 300)
     clock = Clock(time.time())
     verifier = CachingVerifier(inner, ttl_seconds=60, clock=clock)
     first = await verifier.verify(token)
@@ -51,9 +52,9 @@ async def test_a_token_is_verified_once_while_valid(signer: Signer) -> None:
     assert inner.calls == 2
 
 
-async def test_never_past_expiry(signer: Signer) -> None:
+async def test_never_past_expiry(key: rsa.RSAPrivateKey) -> None:
     inner = CountingVerifier()
-    token = signer.token(ttl=10)
+    token = sign(key, exp=int(time.time()) + 10)
     clock = Clock(time.time())
     verifier = CachingVerifier(inner, ttl_seconds=600, clock=clock)
     await verifier.verify(token)
@@ -62,21 +63,39 @@ async def test_never_past_expiry(signer: Signer) -> None:
     assert inner.calls == 2
 
 
-async def test_failures_are_not_cached(signer: Signer) -> None:
+async def test_failures_are_not_cached(key: rsa.RSAPrivateKey) -> None:
     inner = CountingVerifier(fail=True)
     verifier = CachingVerifier(inner)
-    token = signer.token()
+    token = sign(key)
     for _ in range(2):
         with pytest.raises(UnauthenticatedError):
             await verifier.verify(token)
     assert inner.calls == 2
 
 
-async def test_bounded_size(signer: Signer) -> None:
+async def test_bounded_size(key: rsa.RSAPrivateKey) -> None:
     inner = CountingVerifier()
     verifier = CachingVerifier(inner, max_entries=2)
-    tokens = [signer.token(subject=f"u{i}") for i in range(3)]
+    tokens = [sign(key, sub=f"u{i}") for i in range(3)]
     for token in tokens:
         await verifier.verify(token)
     await verifier.verify(tokens[0])
     assert inner.calls == 4
+
+
+async def test_a_cached_token_does_not_vouch_for_a_tampered_copy(
+    rsa_keys: tuple[rsa.RSAPrivateKey, rsa.RSAPrivateKey],
+) -> None:
+    trusted, stranger = rsa_keys
+    verifier = CachingVerifier(verifier_for(FakeKeySource(jwk(trusted, "k1"))))
+    genuine = sign(trusted)
+    assert (await verifier.verify(genuine)).subject == "u1"
+    header, payload, signature = genuine.split(".")
+    forged_claims = sign(stranger, sub="admin", roles=["admin"]).split(".")[1]
+    for forged in (
+        f"{header}.{forged_claims}.{signature}",  # the genuine signature on other claims
+        sign(stranger),  # the same claims signed by another key
+    ):
+        for _ in range(2):  # and the failure is not remembered as a pass either
+            with pytest.raises(UnauthenticatedError):
+                await verifier.verify(forged)
