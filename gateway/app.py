@@ -13,6 +13,7 @@ from opentelemetry import propagate, trace
 
 from gateway.docs import DocsSite
 from gateway.edge.client import request_id
+from gateway.errors import status_json
 from gateway.http import (
     HttpRequest,
     HttpResponse,
@@ -26,7 +27,6 @@ from gateway.observability import AccessLog, GatewayMetrics
 from gateway.pipeline import Pipeline, RequestLog, limit_headers
 from gateway.security_headers import SecurityHeaders
 from gateway.storefront import Storefront
-from gateway.transcoding.errors import status_json
 from gateway.upstream import Upstream
 
 __all__ = ["GatewayApp"]

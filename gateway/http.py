@@ -10,7 +10,7 @@ from urllib.parse import quote
 import grpc
 from google.rpc import status_pb2
 
-from gateway.transcoding.errors import http_status_of, status_json
+from gateway.errors import http_status_of, status_json
 
 __all__ = [
     "ASGIApp",

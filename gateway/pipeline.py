@@ -18,6 +18,7 @@ from opentelemetry import propagate
 from gateway.edge.client import BotDetector, DeadlinePolicy, client_ip
 from gateway.edge.cors import CorsPolicy
 from gateway.edge.ratelimit import Decision, RateLimiter
+from gateway.errors import bad_request, http_status_of, status_from_trailers
 from gateway.http import (
     BodyTooLarge,
     Headers,
@@ -28,7 +29,6 @@ from gateway.http import (
     read_body,
 )
 from gateway.settings import IpNetwork
-from gateway.transcoding.errors import bad_request, http_status_of, status_from_trailers
 from gateway.transcoding.request import RequestError, build_request, parse_json_body
 from gateway.transcoding.response import render_response
 from gateway.transcoding.router import Match, MethodNotAllowed, NoRoute, Router

@@ -11,7 +11,7 @@ import pytest
 from google.protobuf import any_pb2, duration_pb2, timestamp_pb2
 from google.rpc import error_details_pb2, status_pb2
 
-from gateway.transcoding.errors import (
+from gateway.errors import (
     bad_request,
     http_status_of,
     status_from_trailers,
