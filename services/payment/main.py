@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from shop.payment.v1 import payment_pb2, payment_pb2_grpc
 
 from mesh.bootstrap import Runtime
+from mesh.clock import utc_now
 from mesh.events import EventPublisher, Outbox, OutboxRelay
 from mesh.postgres import open_pool, pool_probe
 from mesh.server import ServiceSpec
@@ -22,10 +21,6 @@ from .settings import Settings
 SERVICE_NAME = payment_pb2.DESCRIPTOR.services_by_name["PaymentService"].full_name
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 async def build(runtime: Runtime, *, provider: PaymentProvider | None = None) -> ServiceSpec:
     """`provider` replaces the configured processor (tests count its calls)."""
     settings = Settings.from_env(runtime.environ)
@@ -33,7 +28,9 @@ async def build(runtime: Runtime, *, provider: PaymentProvider | None = None) ->
         settings.database_url, package="services.payment", max_size=settings.db_pool_max_size
     )
     runtime.cleanup.push_async_callback(pool.close)
-    publisher = EventPublisher(settings.kafka_bootstrap_servers, client_id=PRODUCER)
+    publisher = EventPublisher(
+        settings.kafka_bootstrap_servers, client_id=PRODUCER, security=settings.kafka_security
+    )
     await publisher.start()
     runtime.cleanup.push_async_callback(publisher.stop)
     payments = Payments(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from mesh.events.security import KafkaSecurity
 from mesh.settings import Env, SettingsError
 
 from .adapters.sandbox import SandboxLatency
@@ -14,6 +15,7 @@ from .adapters.sandbox import SandboxLatency
 class Settings:
     database_url: str = field(repr=False)
     kafka_bootstrap_servers: str
+    kafka_security: KafkaSecurity
     provider: str
     sandbox: SandboxLatency
     provider_timeout_seconds: float
@@ -36,6 +38,7 @@ class Settings:
                 "postgresql://localhost:15432/shop_payment",
             ),
             kafka_bootstrap_servers=env.address("KAFKA_BOOTSTRAP_SERVERS", "localhost:19092"),
+            kafka_security=KafkaSecurity.from_env(environ),
             provider=env.choice("PAYMENT_PROVIDER", ("sandbox",), "sandbox"),
             sandbox=SandboxLatency(
                 min_seconds=min_latency / 1000,

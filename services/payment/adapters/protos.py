@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from google.protobuf import timestamp_pb2
 from shop.payment.v1 import payment_pb2
 
+from mesh.clock import to_timestamp
 from mesh.money import from_minor_units
 
 from ..domain.model import Payment, PaymentStatus, Refund
@@ -38,8 +36,8 @@ def payment_message(payment: Payment) -> payment_pb2.Payment:
         failure_message=payment.failure_message,
         provider_reference=payment.provider_reference,
         refunds=[refund_message(refund, payment.currency) for refund in payment.refunds],
-        create_time=_timestamp(payment.created_at),
-        update_time=_timestamp(payment.updated_at),
+        create_time=to_timestamp(payment.created_at),
+        update_time=to_timestamp(payment.updated_at),
     )
 
 
@@ -48,11 +46,5 @@ def refund_message(refund: Refund, currency: str) -> payment_pb2.PaymentRefund:
         id=refund.id,
         amount=from_minor_units(currency, refund.amount),
         reason=refund.reason,
-        create_time=_timestamp(refund.created_at),
+        create_time=to_timestamp(refund.created_at),
     )
-
-
-def _timestamp(value: datetime) -> timestamp_pb2.Timestamp:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(value)
-    return stamp

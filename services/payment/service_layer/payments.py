@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Coroutine
-from datetime import datetime
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from mesh import rbac
 from mesh.auth.identity import Identity
+from mesh.clock import Clock
 from mesh.errors import (
     FailedPreconditionError,
     FieldViolation,
@@ -25,6 +25,7 @@ from mesh.errors import (
     PermissionDeniedError,
     UnavailableError,
 )
+from mesh.tasks import DetachedTasks
 
 from ..domain.cards import looks_like_card_number
 from ..domain.events import PaymentFailed, PaymentRefunded, PaymentSucceeded
@@ -49,14 +50,17 @@ class Payments:
         self,
         store: PaymentStore,
         provider: PaymentProvider,
-        clock: Callable[[], datetime],
+        clock: Clock,
         provider_timeout_seconds: float,
     ) -> None:
         self._store = store
         self._provider = provider
         self._clock = clock
         self._provider_timeout = provider_timeout_seconds
-        self._in_flight: set[asyncio.Task[Any]] = set()
+        # Once the processor is asked, the answer must reach the ledger even if our caller
+        # stops waiting (a deadline, a dropped connection): a retry with the same key then
+        # finds the settled payment instead of a half-done one.
+        self._in_flight = DetachedTasks()
 
     async def charge(self, caller: Identity, request: ChargeRequest) -> Payment:
         _require_service(caller, "charge")
@@ -69,7 +73,7 @@ class Payments:
                     FieldViolation("payment_token", "looks like a card number; send a token")
                 ],
             )
-        return await self._run_to_completion(self._charge_once(request))
+        return await self._in_flight.run(self._charge_once(request), name="charge")
 
     async def refund(
         self,
@@ -87,8 +91,9 @@ class Payments:
                     FieldViolation("amount", "must be positive; leave it unset to refund all")
                 ]
             )
-        return await self._run_to_completion(
-            self._refund_once(payment_id, idempotency_key, amount, currency, reason)
+        return await self._in_flight.run(
+            self._refund_once(payment_id, idempotency_key, amount, currency, reason),
+            name="refund",
         )
 
     async def get(self, caller: Identity, payment_id: str) -> Payment:
@@ -99,24 +104,7 @@ class Payments:
 
     async def close(self) -> None:
         """Let charges and refunds already talking to the processor finish and be recorded."""
-        if self._in_flight:
-            await asyncio.wait(set(self._in_flight))
-
-    async def _run_to_completion(self, work: Coroutine[Any, Any, _T]) -> _T:
-        # Once the processor is asked, the answer must reach the ledger even if our caller
-        # stops waiting (a deadline, a dropped connection): a retry with the same key then
-        # finds the settled payment instead of a half-done one.
-        task = asyncio.get_running_loop().create_task(work)
-        self._in_flight.add(task)
-        task.add_done_callback(self._finished)
-        return await asyncio.shield(task)
-
-    def _finished(self, task: asyncio.Task[Any]) -> None:
-        self._in_flight.discard(task)
-        # Read the outcome so a failure nobody waited for is not reported as unretrieved;
-        # the caller who was still waiting has already received it.
-        if not task.cancelled():
-            task.exception()
+        await self._in_flight.drain()
 
     async def _charge_once(self, request: ChargeRequest) -> Payment:
         now = self._clock()
