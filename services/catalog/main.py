@@ -27,16 +27,15 @@ SERVICE_NAME = catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_na
 
 async def build(runtime: Runtime) -> ServiceSpec:
     settings = Settings.from_env(runtime.environ)
+    # Each resource goes on the runtime's cleanup stack as soon as it is open: a failed later
+    # step closes it, and shutdown closes everything in reverse (Redis, Kafka, the database).
     mongo = await open_database(settings.mongodb_url, settings.database, INDEXES)
-    cleanup = [mongo.close]
-    publisher = EventPublisher(settings.kafka_bootstrap_servers, client_id=PRODUCER)
-    try:
-        await publisher.start()
-    except BaseException:
-        # The runtime only cleans up what build returned; a failed start closes its own.
-        await mongo.close()
-        raise
-    cleanup.append(publisher.stop)
+    runtime.cleanup.push_async_callback(mongo.close)
+    publisher = EventPublisher(
+        settings.kafka_bootstrap_servers, client_id=PRODUCER, security=settings.kafka_security
+    )
+    await publisher.start()
+    runtime.cleanup.push_async_callback(publisher.stop)
     outbox = catalog_outbox(mongo.db)
     mongo_store = MongoCatalogStore(mongo.db, outbox, encode_event)
     store: CatalogStore = mongo_store
@@ -45,7 +44,7 @@ async def build(runtime: Runtime) -> ServiceSpec:
         # Short timeouts: a slow or absent Redis must cost a read little before it falls
         # back to the store.
         redis = Redis.from_url(settings.redis_url, socket_timeout=0.25, socket_connect_timeout=0.25)
-        cleanup.append(redis.aclose)
+        runtime.cleanup.push_async_callback(redis.aclose)
         metrics = CacheMetrics(runtime.metrics_registry)
         cached = CachedCatalogStore(
             mongo_store,
@@ -79,6 +78,7 @@ async def build(runtime: Runtime) -> ServiceSpec:
     if settings.consume_review_events:
         ratings = EventConsumer(
             bootstrap_servers=settings.kafka_bootstrap_servers,
+            security=settings.kafka_security,
             group_id=CONSUMER_GROUP,
             topics=[topic_for("review")],
             handler=RatingUpdater(catalog),
@@ -98,6 +98,4 @@ async def build(runtime: Runtime) -> ServiceSpec:
         register=[register],
         probes={"mongodb": mongo.ping},
         background=background,
-        # Run in reverse: close Redis, stop Kafka, then the database.
-        cleanup=cleanup,
     )

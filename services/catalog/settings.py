@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from mesh.events.security import KafkaSecurity
 from mesh.settings import Env
 
 
@@ -14,6 +15,7 @@ class Settings:
     mongodb_url: str
     database: str
     kafka_bootstrap_servers: str
+    kafka_security: KafkaSecurity
     # The relay wakes on this process's own writes; this is only its safety poll for events
     # other replicas (or a crashed process) left behind.
     outbox_poll_seconds: float
@@ -36,6 +38,7 @@ class Settings:
             mongodb_url=mongodb_url,
             database=env.string("CATALOG_MONGODB_DATABASE", named),
             kafka_bootstrap_servers=env.address("KAFKA_BOOTSTRAP_SERVERS", "localhost:19092"),
+            kafka_security=KafkaSecurity.from_env(environ),
             outbox_poll_seconds=env.number("CATALOG_OUTBOX_POLL_SECONDS", 5.0, minimum=0.01),
             consume_review_events=env.boolean("CATALOG_CONSUME_REVIEW_EVENTS", True),
             redis_url=redis_url,

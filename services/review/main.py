@@ -29,14 +29,15 @@ SERVICE_NAME = review_pb2.DESCRIPTOR.services_by_name["ReviewService"].full_name
 
 async def build(runtime: Runtime) -> ServiceSpec:
     settings = Settings.from_env(runtime.environ)
+    # Each resource goes on the runtime's cleanup stack as soon as it is open: a failed later
+    # step closes it, and shutdown closes everything in reverse (Kafka, then the database).
     mongo = await open_database(settings.mongodb_url, settings.database, INDEXES)
-    publisher = EventPublisher(settings.kafka_bootstrap_servers, client_id=PRODUCER)
-    try:
-        await publisher.start()
-    except BaseException:
-        # The runtime only cleans up what build returned; a failed start closes its own.
-        await mongo.close()
-        raise
+    runtime.cleanup.push_async_callback(mongo.close)
+    publisher = EventPublisher(
+        settings.kafka_bootstrap_servers, client_id=PRODUCER, security=settings.kafka_security
+    )
+    await publisher.start()
+    runtime.cleanup.push_async_callback(publisher.stop)
     outbox = review_outbox(mongo.db)
     store = MongoReviewStore(mongo.db, outbox, encode_event)
     channels = runtime.channels
@@ -68,6 +69,4 @@ async def build(runtime: Runtime) -> ServiceSpec:
         register=[register],
         probes={"mongodb": mongo.ping},
         background=[relay.run, repair.run],
-        # Run in reverse: stop Kafka, then close the database.
-        cleanup=[mongo.close, publisher.stop],
     )
