@@ -35,7 +35,9 @@ async def build(runtime: Runtime) -> ServiceSpec:
         settings.database_url, package="services.analytics", max_size=settings.db_pool_max_size
     )
     runtime.cleanup.push_async_callback(pool.close)
-    dead_letters = EventPublisher(settings.kafka_bootstrap_servers, client_id="analytics")
+    dead_letters = EventPublisher(
+        settings.kafka_bootstrap_servers, client_id="analytics", security=settings.kafka_security
+    )
     await dead_letters.start()
     runtime.cleanup.push_async_callback(dead_letters.stop)
 
@@ -50,6 +52,7 @@ async def build(runtime: Runtime) -> ServiceSpec:
     servicer = AnalyticsServicer(analytics)
     consumer = EventConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
+        security=settings.kafka_security,
         group_id=settings.consumer_group,
         topics=TOPICS,
         handler=AnalyticsEvents(analytics).handle,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from mesh.events.security import KafkaSecurity
 from mesh.settings import Env
 
 
@@ -13,6 +14,7 @@ class Settings:
     database_url: str = field(repr=False)
     db_pool_max_size: int
     kafka_bootstrap_servers: str
+    kafka_security: KafkaSecurity
     consumer_group: str
 
     @classmethod
@@ -26,5 +28,6 @@ class Settings:
             ),
             db_pool_max_size=env.pool_max_size(10, minimum=2),
             kafka_bootstrap_servers=env.address("KAFKA_BOOTSTRAP_SERVERS", "localhost:19092"),
+            kafka_security=KafkaSecurity.from_env(environ),
             consumer_group=env.string("ANALYTICS_CONSUMER_GROUP", "analytics"),
         )

@@ -30,7 +30,9 @@ async def build(runtime: Runtime) -> ServiceSpec:
     runtime.cleanup.push_async_callback(redis.aclose)
     store = RedisCartStore(redis, ttl_seconds=settings.cart_ttl_seconds)
     await store.create_outbox_group()
-    publisher = EventPublisher(settings.kafka_bootstrap_servers, client_id=PRODUCER)
+    publisher = EventPublisher(
+        settings.kafka_bootstrap_servers, client_id=PRODUCER, security=settings.kafka_security
+    )
     await publisher.start()
     runtime.cleanup.push_async_callback(publisher.stop)
     catalog = GrpcProductCatalog(

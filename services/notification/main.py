@@ -64,11 +64,14 @@ async def build(
     notifier = Notifier(store, deliverer, TemplateRenderer(), GrpcUserDirectory(users))
     servicer = NotificationServicer(notifier)
 
-    publisher = EventPublisher(settings.kafka_bootstrap_servers, client_id="notification")
+    publisher = EventPublisher(
+        settings.kafka_bootstrap_servers, client_id="notification", security=settings.kafka_security
+    )
     await publisher.start()
     runtime.cleanup.push_async_callback(publisher.stop)
     consumer = EventConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
+        security=settings.kafka_security,
         group_id=settings.consumer_group,
         topics=TOPICS,
         handler=EventHandler(notifier),

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mesh.events.security import KafkaSecurity
 from mesh.settings import Env, SettingsError
 
 from .domain.delivery import DeliveryPolicy
@@ -16,6 +17,7 @@ class Settings:
     database_url: str = field(repr=False)
     db_pool_max_size: int
     kafka_bootstrap_servers: str
+    kafka_security: KafkaSecurity
     smtp_url: str = field(repr=False)
     smtp_from: str
     smtp_timeout_seconds: float
@@ -43,6 +45,7 @@ class Settings:
             ),
             db_pool_max_size=env.integer("DATABASE_POOL_MAX_SIZE", 10, minimum=3),
             kafka_bootstrap_servers=env.address("KAFKA_BOOTSTRAP_SERVERS", "localhost:19092"),
+            kafka_security=KafkaSecurity.from_env(environ),
             smtp_url=env.url("SMTP_URL", ("smtp", "smtps"), "smtp://localhost:10025"),
             smtp_from=env.string("SMTP_FROM", "shopmesh <no-reply@shopmesh.local>"),
             smtp_timeout_seconds=smtp_timeout,

@@ -36,11 +36,14 @@ async def build(runtime: Runtime) -> ServiceSpec:
     runtime.cleanup.push_async_callback(es.close)
     index = ProductIndex(es, settings.index_alias)
     first_start = await index.ensure()
-    publisher = EventPublisher(settings.kafka_bootstrap_servers, client_id="search")
+    publisher = EventPublisher(
+        settings.kafka_bootstrap_servers, client_id="search", security=settings.kafka_security
+    )
     await publisher.start()
     runtime.cleanup.push_async_callback(publisher.stop)
     consumer = EventConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
+        security=settings.kafka_security,
         group_id=settings.consumer_group,
         topics=[topic_for("product"), topic_for("review")],
         handler=IndexEvents(IndexUpdater(index)).handle,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from mesh.events.security import KafkaSecurity
 from mesh.settings import Env
 
 
@@ -14,6 +15,7 @@ class Settings:
     # Name of the alias searches read through; the indices behind it are `<alias>_v...`.
     index_alias: str
     kafka_bootstrap_servers: str
+    kafka_security: KafkaSecurity
     consumer_group: str
     # Seconds a replaced index stays after the alias swap, for searches still running on it.
     reindex_grace_seconds: float
@@ -28,6 +30,7 @@ class Settings:
             ),
             index_alias=env.string("SEARCH_INDEX_ALIAS", "products"),
             kafka_bootstrap_servers=env.address("KAFKA_BOOTSTRAP_SERVERS", "localhost:19092"),
+            kafka_security=KafkaSecurity.from_env(environ),
             consumer_group=env.string("SEARCH_CONSUMER_GROUP", "search"),
             reindex_grace_seconds=env.number("SEARCH_REINDEX_GRACE_SECONDS", 5.0, minimum=0.0),
             reindex_page_size=env.integer("SEARCH_REINDEX_PAGE_SIZE", 100, minimum=1, maximum=100),

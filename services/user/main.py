@@ -53,7 +53,9 @@ async def build(runtime: Runtime) -> ServiceSpec:
     )
     await keys.refresh(utc_now())
 
-    publisher = EventPublisher(settings.kafka_bootstrap_servers, client_id=PRODUCER)
+    publisher = EventPublisher(
+        settings.kafka_bootstrap_servers, client_id=PRODUCER, security=settings.kafka_security
+    )
     await publisher.start()
     runtime.cleanup.push_async_callback(publisher.stop)
     store = PostgresUserStore(pool, OutboxEvents(Outbox()))

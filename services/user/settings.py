@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from mesh.events.security import KafkaSecurity
 from mesh.settings import Env, SettingsError
 
 from .domain.throttle import LoginPolicy, ThrottleRule, signup_rule
@@ -20,6 +21,7 @@ _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 class Settings:
     database_url: str = field(repr=False)
     kafka_bootstrap_servers: str
+    kafka_security: KafkaSecurity
     jwt_key_dir: Path
     access_ttl: timedelta
     refresh_ttl: timedelta
@@ -56,6 +58,7 @@ class Settings:
                 "DATABASE_URL", ("postgresql", "postgres"), "postgresql://localhost:15432/shop_user"
             ),
             kafka_bootstrap_servers=env.address("KAFKA_BOOTSTRAP_SERVERS", "localhost:19092"),
+            kafka_security=KafkaSecurity.from_env(environ),
             jwt_key_dir=Path(env.string("JWT_KEY_DIR", str(state_dir / "user" / "jwt-keys"))),
             access_ttl=timedelta(
                 seconds=env.integer("JWT_ACCESS_TTL_SECONDS", 900, minimum=30, maximum=86_400)
