@@ -77,8 +77,9 @@ def identity_scope(identity: Identity | None) -> Iterator[Identity | None]:
         _current.reset(token)
 
 
-def require_permission(permission: str) -> Identity:
-    identity = current_identity()
+def require_permission(permission: str, caller: Identity | None = None) -> Identity:
+    """Allows a holder of `permission`; `caller` defaults to the current request's."""
+    identity = current_identity() if caller is None else caller
     if not identity.has_permission(permission):
         raise PermissionDeniedError(
             f"permission {permission} is required",
@@ -88,9 +89,12 @@ def require_permission(permission: str) -> Identity:
     return identity
 
 
-def require_self_or_permission(user_id: str, permission: str) -> Identity:
-    """Allows the user themselves, or anyone holding `permission` (staff, services)."""
-    identity = current_identity()
+def require_self_or_permission(
+    user_id: str, permission: str, caller: Identity | None = None
+) -> Identity:
+    """Allows the user themselves, or anyone holding `permission` (staff, services);
+    `caller` defaults to the current request's (use cases pass the one they were given)."""
+    identity = current_identity() if caller is None else caller
     if identity.subject == user_id or identity.has_permission(permission):
         return identity
     raise PermissionDeniedError(

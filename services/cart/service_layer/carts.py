@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mesh import rbac
-from mesh.auth import Identity
+from mesh.auth import Identity, require_self_or_permission
 from mesh.errors import PermissionDeniedError
 
 from ..domain.limits import check_can_add
@@ -20,7 +20,7 @@ class CartService:
 
     async def get_cart(self, caller: Identity, user_id: str) -> PricedCart:
         # The owner, staff who read orders, and the order service at checkout.
-        _require_self_or(caller, user_id, rbac.ORDERS_READ)
+        require_self_or_permission(user_id, rbac.ORDERS_READ, caller)
         return await self._priced(user_id)
 
     async def add_item(
@@ -65,7 +65,7 @@ class CartService:
 
     async def clear_cart(self, caller: Identity, user_id: str) -> None:
         # The owner, or the order service after checkout (also in its crash recovery).
-        _require_self_or(caller, user_id, rbac.ORDERS_WRITE)
+        require_self_or_permission(user_id, rbac.ORDERS_WRITE, caller)
         await self._store.clear(user_id)
 
     async def _priced(self, user_id: str) -> PricedCart:
@@ -78,12 +78,3 @@ def _require_owner(caller: Identity, user_id: str) -> None:
     """Only the user changes their cart: not staff, not services."""
     if caller.subject != user_id:
         raise PermissionDeniedError("only the cart's owner may change it", reason="NOT_OWNER")
-
-
-def _require_self_or(caller: Identity, user_id: str, permission: str) -> None:
-    if caller.subject != user_id and not caller.has_permission(permission):
-        raise PermissionDeniedError(
-            f"only the user themselves or a holder of {permission} may do this",
-            reason="NOT_OWNER",
-            metadata={"permission": permission},
-        )

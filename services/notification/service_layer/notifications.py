@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 from mesh import rbac
-from mesh.auth.identity import Identity
+from mesh.auth.identity import Identity, require_self_or_permission
 from mesh.errors import (
     AbortedError,
     FailedPreconditionError,
@@ -185,7 +185,7 @@ class Notifier:
     async def list(
         self, caller: Identity, user_id: str, page_size: int, page_token: str
     ) -> NotificationPage:
-        _require_self_or(caller, user_id, rbac.USERS_READ)
+        require_self_or_permission(user_id, rbac.USERS_READ, caller)
         position = INSTANT_AND_ID.decode(page_token, query=user_id)
         after = None if position is None else (position.at, position.id)
         page = await self._store.list_for_user(user_id, page_size or DEFAULT_PAGE_SIZE, after)
@@ -194,13 +194,13 @@ class Notifier:
         return NotificationPage(page.notifications, token, page.total_size)
 
     async def preferences(self, caller: Identity, user_id: str) -> Preferences:
-        _require_self_or(caller, user_id, rbac.USERS_READ)
+        require_self_or_permission(user_id, rbac.USERS_READ, caller)
         return await self._preferences(user_id)
 
     async def update_preferences(
         self, caller: Identity, wanted: Preferences, paths: Sequence[str]
     ) -> Preferences:
-        _require_self_or(caller, wanted.user_id, rbac.USERS_WRITE)
+        require_self_or_permission(wanted.user_id, rbac.USERS_WRITE, caller)
         unknown = [path for path in paths if path not in PREFERENCE_FIELDS]
         if unknown:
             raise InvalidArgumentError(
@@ -257,14 +257,4 @@ def _check_recipient(channel: Channel, recipient: str) -> None:
         expected = "an E.164 phone number" if channel is Channel.SMS else "an email address"
         raise InvalidArgumentError(
             "invalid recipient", violations=[FieldViolation("recipient", f"must be {expected}")]
-        )
-
-
-def _require_self_or(caller: Identity, user_id: str, permission: str) -> None:
-    """The user themselves, or anyone holding `permission` (staff, services)."""
-    if caller.subject != user_id and not caller.has_permission(permission):
-        raise PermissionDeniedError(
-            f"only the user themselves or a holder of {permission} may do this",
-            reason="NOT_OWNER",
-            metadata={"permission": permission},
         )
