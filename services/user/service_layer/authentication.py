@@ -3,11 +3,9 @@ tokens, and the public keys that let every service verify what we sign."""
 
 from __future__ import annotations
 
-import base64
 import functools
 import hashlib
 import hmac
-import json
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -17,6 +15,7 @@ from typing import Any
 
 from mesh import rbac
 from mesh.auth.identity import Identity
+from mesh.auth.jwt import claims_of_verified
 from mesh.errors import ResourceExhaustedError, UnauthenticatedError
 
 from ..domain.model import SignInFailuresDetected, User, normalize_email
@@ -243,12 +242,7 @@ def _failures_detected(
 
 def _session_of(token: str) -> str | None:
     """The `sid` claim of a token the runtime has verified (so its payload is trusted)."""
-    try:
-        payload = token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (IndexError, ValueError):
-        return None
-    session = claims.get("sid") if isinstance(claims, dict) else None
+    session = claims_of_verified(token).get("sid")
     return session if isinstance(session, str) and session else None
 
 
