@@ -129,13 +129,13 @@ class GatewayApp:
             log.route = "preflight"
             return self._pipeline.preflight(request)
         try:
-            decisions = await self._pipeline.admit(request, log)
             if path == "/openapi.json" or path == "/docs" or path.startswith("/docs/"):
+                decisions = await self._pipeline.admit(request, log)
                 log.route = "/docs" if path != "/openapi.json" else path
                 response = self._site(request, path)
                 response.headers.extend(limit_headers(decisions))
             else:
-                response = await self._pipeline.handle(request, receive, log, decisions)
+                response = await self._pipeline.handle(request, receive, log)
         except Rejection as rejection:
             response = rejection.response()
         except Exception:

@@ -17,7 +17,7 @@ from opentelemetry import propagate
 
 from gateway.edge.client import BotDetector, DeadlinePolicy, client_ip
 from gateway.edge.cors import CorsPolicy
-from gateway.edge.ratelimit import Decision, RateLimiter
+from gateway.edge.ratelimit import Decision, Limit, RateLimiter
 from gateway.errors import bad_request, http_status_of, status_from_trailers
 from gateway.http import (
     BodyTooLarge,
@@ -117,18 +117,59 @@ class Pipeline:
         )
 
     async def admit(self, request: HttpRequest, log: RequestLog) -> list[Decision]:
-        """Bot and per-IP checks every non-probe request passes (429 raised here)."""
+        """Bot and per-IP checks of a request outside the API routes (429 raised here)."""
+        self._refuse_bots(request)
+        return await self._count([self._ip_limit(log)])
+
+    async def handle(self, request: HttpRequest, receive: Receive, log: RequestLog) -> HttpResponse:
+        """An API request: counted against all its rate limits in one round trip once the route
+        and the caller are known; a request refused earlier (no route, bad body or token) is
+        counted against the limits known by then, and a 429 takes precedence over its error."""
+        self._refuse_bots(request)
+        limits = [self._ip_limit(log)]
+        try:
+            route, found = self._route(request, log, limits)
+            body = await self._body(request, receive, route)
+            identity = await self._identify(request, route)
+        except Rejection:
+            await self._count(limits)
+            raise
+        if identity is not None:
+            log.user = identity.subject
+            limits.append((f"user:{identity.subject}", self._limits.per_user))
+        decisions = await self._count(limits)
+        message = self._transcode(route, found, request, body)
+        try:
+            authorize(route.access, identity, message)
+        except DomainError as error:
+            raise _rejection_of(error) from None
+        response = await self._call(request, route, message, identity, log)
+        payload = render_response(response, route.response_body, route.success_status)
+        return HttpResponse(route.success_status, payload, limit_headers(decisions))
+
+    def _refuse_bots(self, request: HttpRequest) -> None:
         if self._bots.is_denied(request.headers.get("user-agent")):
             raise Rejection(
                 _status(grpc.StatusCode.PERMISSION_DENIED, "automated clients are not allowed")
             )
-        decisions = [await self._limiter.hit(f"ip:{log.client_ip}", self._limits.per_ip)]
+
+    def _ip_limit(self, log: RequestLog) -> Limit:
+        return (f"ip:{log.client_ip}", self._limits.per_ip)
+
+    async def _count(self, limits: list[Limit]) -> list[Decision]:
+        """Counts the request (429 raised when a limit is exceeded)."""
+        known = self._limiter.refused(limits)
+        if known is not None:
+            enforce([known])
+        decisions = await self._limiter.hit(limits)
         enforce(decisions)
         return decisions
 
-    async def handle(
-        self, request: HttpRequest, receive: Receive, log: RequestLog, decisions: list[Decision]
-    ) -> HttpResponse:
+    def _route(
+        self, request: HttpRequest, log: RequestLog, limits: list[Limit]
+    ) -> tuple[Route, Match]:
+        """The route matched; its own limit joins `limits`, and a client that exhausted one of
+        them is refused here, before its body is read or its token verified."""
         try:
             found = self._router.resolve(request.method, request.raw_path)
         except UnicodeDecodeError:
@@ -150,25 +191,11 @@ class Pipeline:
         log.rpc = route.grpc_path
         route_limit = self._limits.per_route.get(route.method.full_name)
         if route_limit is not None:
-            key = f"route:{route.method.full_name}:ip:{log.client_ip}"
-            decisions.append(await self._limiter.hit(key, route_limit))
-            enforce(decisions)
-        body = await self._body(request, receive, route)
-        identity = await self._identify(request, route)
-        if identity is not None:
-            log.user = identity.subject
-            decisions.append(
-                await self._limiter.hit(f"user:{identity.subject}", self._limits.per_user)
-            )
-            enforce(decisions)
-        message = self._transcode(route, found, request, body)
-        try:
-            authorize(route.access, identity, message)
-        except DomainError as error:
-            raise _rejection_of(error) from None
-        response = await self._call(request, route, message, identity, log)
-        payload = render_response(response, route.response_body, route.success_status)
-        return HttpResponse(route.success_status, payload, limit_headers(decisions))
+            limits.append((f"route:{route.method.full_name}:ip:{log.client_ip}", route_limit))
+        known = self._limiter.refused(limits)
+        if known is not None:
+            enforce([known])
+        return route, found
 
     async def _body(self, request: HttpRequest, receive: Receive, route: Route) -> object:
         if not route.body:

@@ -1,35 +1,59 @@
-"""Fixed-window request counters shared by every gateway replica through Redis."""
+"""Fixed-window request counters shared by every gateway replica through Redis.
+
+A request is counted against all of its limits (per client IP, per route and IP, per user) in
+one Redis round trip: one script increments the keys in order and stops at the first limit
+exceeded, so a refused request spends none of the limits after it. A key this process has seen
+exhausted is refused locally until its window ends, without asking Redis and before the request
+costs anything else (body, token verification).
+"""
 
 from __future__ import annotations
 
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-__all__ = ["Decision", "MemoryCounter", "RateLimiter", "RedisCounter", "WindowCounter"]
+__all__ = [
+    "Decision",
+    "Limit",
+    "MemoryCounter",
+    "RateLimiter",
+    "RedisCounter",
+    "WindowCounter",
+]
 
 _log = logging.getLogger(__name__)
 
-# INCR and the first PEXPIRE in one atomic step, so a crash between them cannot leave a key
-# that never expires; returns the count and the milliseconds left in the window.
-_INCREMENT: Final = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+# For each key in order: INCR, and PEXPIRE when it has no expiry yet (a new window; a crash
+# between the two cannot leave a key that never expires, the script is atomic); stops after
+# the first key whose count exceeds its limit (ARGV[i + 1]). Returns count, ms left, count, ...
+_COUNT_HITS: Final = """
+local result = {}
+for i, key in ipairs(KEYS) do
+  local count = redis.call('INCR', key)
+  local ttl = redis.call('PTTL', key)
+  if ttl < 0 then
+    redis.call('PEXPIRE', key, ARGV[1])
+    ttl = tonumber(ARGV[1])
+  end
+  result[#result + 1] = count
+  result[#result + 1] = ttl
+  if count > tonumber(ARGV[i + 1]) then
+    break
+  end
 end
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-  ttl = tonumber(ARGV[1])
-end
-return {count, ttl}
+return result
 """
+_MAX_REMEMBERED: Final = 10_000
+
+# (counter key, requests allowed per window)
+Limit = tuple[str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +65,11 @@ class Decision:
 
 
 class WindowCounter(Protocol):
-    async def increment(self, key: str, window_ms: int) -> tuple[int, int]:
-        """(count in the current window including this hit, milliseconds left in it)"""
+    async def count_hits(self, limits: Sequence[Limit], window_ms: int) -> list[tuple[int, int]]:
+        """Counts one hit against each limit in order, stopping after the first one exceeded.
+
+        For each key counted: (count in the current window including this hit, milliseconds
+        left in it)."""
         ...
 
 
@@ -50,11 +77,14 @@ class RedisCounter:
     def __init__(self, redis: Redis, prefix: str = "gateway:ratelimit:") -> None:
         self._redis = redis
         self._prefix = prefix
-        self._script = redis.register_script(_INCREMENT)
+        self._script = redis.register_script(_COUNT_HITS)
 
-    async def increment(self, key: str, window_ms: int) -> tuple[int, int]:
-        count, ttl = await self._script(keys=[self._prefix + key], args=[window_ms])
-        return int(count), int(ttl)
+    async def count_hits(self, limits: Sequence[Limit], window_ms: int) -> list[tuple[int, int]]:
+        flat = await self._script(
+            keys=[self._prefix + key for key, _ in limits],
+            args=[window_ms, *(limit for _, limit in limits)],
+        )
+        return [(int(flat[i]), int(flat[i + 1])) for i in range(0, len(flat), 2)]
 
 
 class MemoryCounter:
@@ -64,7 +94,16 @@ class MemoryCounter:
         self._clock = clock
         self._windows: dict[str, tuple[float, int]] = {}
 
-    async def increment(self, key: str, window_ms: int) -> tuple[int, int]:
+    async def count_hits(self, limits: Sequence[Limit], window_ms: int) -> list[tuple[int, int]]:
+        counted = []
+        for key, limit in limits:
+            count, ms_left = self._increment(key, window_ms)
+            counted.append((count, ms_left))
+            if count > limit:
+                break
+        return counted
+
+    def _increment(self, key: str, window_ms: int) -> tuple[int, int]:
         now = self._clock()
         ends, count = self._windows.get(key, (0.0, 0))
         if now >= ends:
@@ -76,25 +115,61 @@ class MemoryCounter:
 
 
 class RateLimiter:
-    """Counts a hit against a limit; falls back to local counting when Redis fails, so an
-    outage of Redis neither blocks traffic nor lifts the limit entirely."""
+    """Counts a request against its limits; falls back to local counting when Redis fails, so
+    an outage of Redis neither blocks traffic nor lifts the limits entirely."""
 
     def __init__(
-        self, shared: WindowCounter, fallback: WindowCounter | None = None, window_seconds: int = 60
+        self,
+        shared: WindowCounter,
+        fallback: WindowCounter | None = None,
+        window_seconds: int = 60,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._shared = shared
         self._fallback = fallback or MemoryCounter()
         self._window_ms = window_seconds * 1000
+        self._clock = clock
+        # key -> (when its window ends, its limit), for keys seen exhausted
+        self._exhausted: dict[str, tuple[float, int]] = {}
 
-    async def hit(self, key: str, limit: int) -> Decision:
+    def refused(self, limits: Sequence[Limit]) -> Decision | None:
+        """The refusal of a request one of whose keys is exhausted for the rest of its window
+        (as an earlier count here found), without counting it; None otherwise."""
+        now = self._clock()
+        for key, _ in limits:
+            known = self._exhausted.get(key)
+            if known is None:
+                continue
+            ends, limit = known
+            if now < ends:
+                return Decision(False, limit, 0, max(math.ceil(ends - now), 1))
+            del self._exhausted[key]
+        return None
+
+    async def hit(self, limits: Sequence[Limit]) -> list[Decision]:
+        """Counts the request against `limits` (in order; none after the first exceeded)."""
         try:
-            count, ttl_ms = await self._shared.increment(key, self._window_ms)
+            counted = await self._shared.count_hits(limits, self._window_ms)
         except (RedisError, OSError) as error:
             _log.warning("rate limit store unavailable, counting locally: %s", error)
-            count, ttl_ms = await self._fallback.increment(key, self._window_ms)
-        return Decision(
-            allowed=count <= limit,
-            limit=limit,
-            remaining=max(limit - count, 0),
-            reset_seconds=max(math.ceil(ttl_ms / 1000), 1),
-        )
+            counted = await self._fallback.count_hits(limits, self._window_ms)
+        decisions = []
+        for (key, limit), (count, ms_left) in zip(limits, counted, strict=False):
+            decision = Decision(
+                allowed=count <= limit,
+                limit=limit,
+                remaining=max(limit - count, 0),
+                reset_seconds=max(math.ceil(ms_left / 1000), 1),
+            )
+            if not decision.allowed:
+                self._remember_exhausted(key, limit, ms_left)
+            decisions.append(decision)
+        return decisions
+
+    def _remember_exhausted(self, key: str, limit: int, ms_left: int) -> None:
+        now = self._clock()
+        if len(self._exhausted) >= _MAX_REMEMBERED:
+            self._exhausted = {k: v for k, v in self._exhausted.items() if v[0] > now}
+            if len(self._exhausted) >= _MAX_REMEMBERED:
+                return  # Redis still counts them; only the shortcut is skipped
+        self._exhausted[key] = (now + ms_left / 1000, limit)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
 from types import ModuleType
 from typing import Any
@@ -21,7 +21,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from gateway.app import GatewayApp
 from gateway.bootstrap import build_app
-from gateway.edge.ratelimit import MemoryCounter
+from gateway.edge.ratelimit import Limit, MemoryCounter, WindowCounter
 from gateway.settings import GatewaySettings
 from gateway.transcoding.routes import Route
 from mesh.auth.jwt import JwksCache, JwtVerifier
@@ -58,7 +58,9 @@ def signer() -> Signer:
 @pytest.fixture
 def make(conformance_pb2: ModuleType, signer: Signer) -> Callable[..., Harness]:
     def build(
-        responder: Callable[[Route, Message], Message] | None = None, **overrides: Any
+        responder: Callable[[Route, Message], Message] | None = None,
+        counter: WindowCounter | None = None,
+        **overrides: Any,
     ) -> Harness:
         settings = replace(GatewaySettings(), **overrides)
         upstream = FakeUpstream(responder)
@@ -72,7 +74,7 @@ def make(conformance_pb2: ModuleType, signer: Signer) -> Callable[..., Harness]:
             verifier=JwtVerifier(
                 JwksCache(StaticKeys(signer)), issuer="shopmesh", audience="shopmesh"
             ),
-            counter=MemoryCounter(),
+            counter=counter or MemoryCounter(),
             tracer_provider=provider,
         )
         return Harness(app, upstream, exporter)
@@ -479,6 +481,43 @@ async def test_per_user_limit(make: Callable[..., Harness], signer: Signer) -> N
             for _ in range(3)
         ]
     assert codes == [200, 200, 429]
+
+
+class RoundTrips:
+    """Counts the shared counter's calls: each would be one Redis round trip."""
+
+    def __init__(self) -> None:
+        self.inner = MemoryCounter()
+        self.calls: list[list[str]] = []
+
+    async def count_hits(self, limits: Sequence[Limit], window_ms: int) -> list[tuple[int, int]]:
+        self.calls.append([key.split(":")[0] for key, _ in limits])
+        return await self.inner.count_hits(limits, window_ms)
+
+
+async def test_a_signed_in_request_on_a_limited_route_is_one_round_trip(
+    make: Callable[..., Harness], signer: Signer
+) -> None:
+    trips = RoundTrips()
+    harness = make(counter=trips, route_rate_limits={"gwtest.v1.ConformanceService.Create": 5})
+    auth = {"authorization": f"Bearer {signer.token('u1')}"}
+    async with harness.client() as client:
+        created = await client.post("/v1/things", json={}, headers=auth)
+    assert created.status_code == 201
+    assert trips.calls == [["ip", "route", "user"]]
+
+
+async def test_a_client_over_its_limit_is_refused_at_once_even_with_a_bad_token(
+    make: Callable[..., Harness],
+) -> None:
+    trips = RoundTrips()
+    harness = make(counter=trips, rate_limit_per_minute=2)
+    junk = {"authorization": "Bearer junk"}
+    async with harness.client() as client:
+        codes = [(await client.get("/v1/signed-in/x", headers=junk)).status_code for _ in range(5)]
+    # Refused requests are counted too; once over the limit, no count and no verification.
+    assert codes == [401, 401, 429, 429, 429]
+    assert trips.calls == [["ip"]] * 3
 
 
 async def test_forwarded_for_only_from_trusted_proxies(make: Callable[..., Harness]) -> None:
