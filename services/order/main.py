@@ -45,7 +45,9 @@ async def build(runtime: Runtime, *, faults: FaultHook = no_faults) -> ServiceSp
         max_size=settings.database_pool_size,
     )
     runtime.cleanup.push_async_callback(pool.close)
-    publisher = EventPublisher(settings.kafka_bootstrap_servers, client_id="order")
+    publisher = EventPublisher(
+        settings.kafka_bootstrap_servers, client_id="order", security=settings.kafka_security
+    )
     await publisher.start()
     runtime.cleanup.push_async_callback(publisher.stop)
     outbox = Outbox()

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
+from mesh.events.security import KafkaSecurity
 from mesh.settings import Env, SettingsError
 
 from .adapters.downstream import CallPolicy
@@ -22,6 +23,7 @@ class Settings:
     database_url: str
     database_pool_size: int
     kafka_bootstrap_servers: str
+    kafka_security: KafkaSecurity
     currency: str
     pricing: PricingPolicy
     downstream: CallPolicy
@@ -45,6 +47,7 @@ class Settings:
             ),
             database_pool_size=env.integer("DATABASE_POOL_SIZE", 20, minimum=2),
             kafka_bootstrap_servers=env.address("KAFKA_BOOTSTRAP_SERVERS", "localhost:19092"),
+            kafka_security=KafkaSecurity.from_env(environ),
             currency=currency,
             pricing=PricingPolicy(
                 tax_rate_bps=env.integer("TAX_RATE_BPS", 0, minimum=0, maximum=BASIS_POINTS),
