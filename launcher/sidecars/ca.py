@@ -14,6 +14,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from mesh.clock import utc_now
+
 CA_LIFETIME: Final = datetime.timedelta(days=365)
 # Clocks of the processes on one machine agree; the margin only absorbs rounding.
 BACKDATE: Final = datetime.timedelta(minutes=1)
@@ -54,7 +56,7 @@ class LocalCA:
     def create(cls, name: str) -> LocalCA:
         key = ec.generate_private_key(ec.SECP256R1())
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-        now = _now()
+        now = utc_now()
         certificate = (
             x509.CertificateBuilder()
             .subject_name(subject)
@@ -98,7 +100,7 @@ class LocalCA:
         workload's name) only lets tools such as grpcurl verify a sidecar by name.
         """
         key = ec.generate_private_key(ec.SECP256R1())
-        now = _now()
+        now = utc_now()
         not_after = now + lifetime
         serial = x509.random_serial_number()
         certificate = (
@@ -151,7 +153,3 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> str:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     ).decode()
-
-
-def _now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from launcher.sidecars.ca import IssuedCertificate, LocalCA, write_private
+from mesh.clock import utc_now
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ class WorkloadIdentities:
 
     def due(self, now: datetime.datetime | None = None) -> list[str]:
         """Workloads whose certificate has lived past the rotation point (or was never issued)."""
-        moment = now or datetime.datetime.now(datetime.UTC)
+        moment = now or utc_now()
         threshold = self.lifetime * (1 - ROTATE_AT_FRACTION)
         return [
             workload
