@@ -22,13 +22,13 @@ async def catalog_server(environ: Mapping[str, str], keys: TokenKeys) -> AsyncIt
 
 
 def catalog_environ(
-    mongodb_url: str, kafka_bootstrap: str, redis_url: str | None = None
+    ferretdb_url: str, kafka_bootstrap: str, redis_url: str | None = None
 ) -> dict[str, str]:
     """A fresh database per test, so tests never see each other's products; with
     `redis_url`, the read cache in front of it (its keys are per database)."""
     environ = {
         "GRPC_PORT": "0",
-        "MONGODB_URL": mongodb_url,
+        "MONGODB_URL": ferretdb_url,
         "CATALOG_MONGODB_DATABASE": f"catalog_{uuid.uuid4().hex[:10]}",
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "CATALOG_OUTBOX_POLL_SECONDS": "1",

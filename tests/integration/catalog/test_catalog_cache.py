@@ -31,8 +31,8 @@ MUG = ProductDraft(name="Mug", price=Money(1299, "USD"), category="kitchen", inv
 
 
 @pytest.fixture
-async def database(mongodb_url: str) -> AsyncIterator[Database]:
-    client = connect(mongodb_url)
+async def database(ferretdb_url: str) -> AsyncIterator[Database]:
+    client = connect(ferretdb_url)
     db = client[f"catalog_{uuid.uuid4().hex[:10]}"]
     await create_indexes(db, INDEXES)
     yield db

@@ -27,8 +27,8 @@ def keys() -> TokenKeys:
 
 
 @pytest.fixture
-def environ(mongodb_url: str, kafka_bootstrap: str, redis_url: str) -> dict[str, str]:
-    return catalog_environ(mongodb_url, kafka_bootstrap, redis_url)
+def environ(ferretdb_url: str, kafka_bootstrap: str, redis_url: str) -> dict[str, str]:
+    return catalog_environ(ferretdb_url, kafka_bootstrap, redis_url)
 
 
 def reserve(order_id: str, *items: tuple[str, int]) -> catalog_pb2.ReserveStockRequest:

@@ -28,9 +28,9 @@ class BrokenPublisher:
 
 
 @pytest.fixture
-async def database(mongodb_url: str) -> AsyncIterator[Database]:
-    client = connect(mongodb_url)
-    db = client[catalog_environ(mongodb_url, "unused:1")["CATALOG_MONGODB_DATABASE"]]
+async def database(ferretdb_url: str) -> AsyncIterator[Database]:
+    client = connect(ferretdb_url)
+    db = client[catalog_environ(ferretdb_url, "unused:1")["CATALOG_MONGODB_DATABASE"]]
     await create_indexes(db, INDEXES)
     yield db
     await client.drop_database(db.name)

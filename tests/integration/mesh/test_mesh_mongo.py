@@ -30,8 +30,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def db(mongodb_url: str) -> AsyncIterator[Database]:
-    client = connect(mongodb_url)
+async def db(ferretdb_url: str) -> AsyncIterator[Database]:
+    client = connect(ferretdb_url)
     database = client[f"mesh_{uuid.uuid4().hex[:10]}"]
     await create_indexes(database, {"changes": LEDGER_INDEXES})
     try:

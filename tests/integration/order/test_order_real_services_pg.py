@@ -112,14 +112,14 @@ class Shop:
 
 @pytest.fixture(scope="module")
 async def shop(
-    postgres_dsn: DatabaseFactory, kafka_bootstrap: str, mongodb_url: str, redis_url: str
+    postgres_dsn: DatabaseFactory, kafka_bootstrap: str, ferretdb_url: str, redis_url: str
 ) -> AsyncIterator[Shop]:
     keys = TokenKeys()
     common = {"GRPC_PORT": "0", "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap}
     provider = CountingProvider(SandboxProvider(SandboxLatency(0.01, 0.03, SLOW_SECONDS)))
     catalog_env = {
         **common,
-        "MONGODB_URL": mongodb_url,
+        "MONGODB_URL": ferretdb_url,
         "CATALOG_MONGODB_DATABASE": f"order_it_{uuid.uuid4().hex[:8]}",
     }
     payment_env = {**common, "DATABASE_URL": postgres_dsn()}

@@ -97,20 +97,22 @@ def unique(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:10]}"
 
 
-def catalog_environ(mongodb_url: str, kafka: str) -> dict[str, str]:
+def catalog_environ(ferretdb_url: str, kafka: str) -> dict[str, str]:
     return {
         "GRPC_PORT": "0",
-        "MONGODB_URL": mongodb_url,
+        "MONGODB_URL": ferretdb_url,
         "CATALOG_MONGODB_DATABASE": unique("catalog"),
         "KAFKA_BOOTSTRAP_SERVERS": kafka,
         "CATALOG_OUTBOX_POLL_SECONDS": "0.05",
     }
 
 
-def review_environ(mongodb_url: str, kafka: str, *, catalog: str, upstreams: str) -> dict[str, str]:
+def review_environ(
+    ferretdb_url: str, kafka: str, *, catalog: str, upstreams: str
+) -> dict[str, str]:
     return {
         "GRPC_PORT": "0",
-        "MONGODB_URL": mongodb_url,
+        "MONGODB_URL": ferretdb_url,
         "REVIEW_MONGODB_DATABASE": unique("review"),
         "KAFKA_BOOTSTRAP_SERVERS": kafka,
         "REVIEW_OUTBOX_POLL_SECONDS": "0.05",

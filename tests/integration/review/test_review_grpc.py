@@ -44,17 +44,17 @@ class Shop:
 
 @asynccontextmanager
 async def shop(
-    mongodb_url: str, kafka: str, keys: TokenKeys, *, replicas: int = 1
+    ferretdb_url: str, kafka: str, keys: TokenKeys, *, replicas: int = 1
 ) -> AsyncIterator[Shop]:
     orders = FakeOrders()
     async with (
         fake_upstreams(orders) as upstreams,
         run_with_service_token(
-            "catalog", build_catalog, catalog_environ(mongodb_url, kafka), keys
+            "catalog", build_catalog, catalog_environ(ferretdb_url, kafka), keys
         ) as cat,
     ):
         environ = review_environ(
-            mongodb_url, kafka, catalog=cat.address, upstreams=upstreams.address
+            ferretdb_url, kafka, catalog=cat.address, upstreams=upstreams.address
         )
         async with _replicas(environ, keys, replicas) as running:
             async with (
@@ -88,10 +88,10 @@ def review(product_id: str, rating: int, title: str = "Nice") -> review_pb2.Crea
 
 
 async def test_reviews_summary_paging_deletion_and_events(
-    mongodb_url: str, kafka_bootstrap: str, keys: TokenKeys
+    ferretdb_url: str, kafka_bootstrap: str, keys: TokenKeys
 ) -> None:
     admin = keys.metadata("admin-1", rbac.ADMIN)
-    async with shop(mongodb_url, kafka_bootstrap, keys) as s:
+    async with shop(ferretdb_url, kafka_bootstrap, keys) as s:
         product = await s.catalog.CreateProduct(new_product("Teapot"), metadata=admin)
         s.orders.purchases.add(("alice", product.id))
 
@@ -193,10 +193,10 @@ async def test_reviews_summary_paging_deletion_and_events(
 
 
 async def test_concurrent_reviews_on_two_replicas_keep_the_summary_exact(
-    mongodb_url: str, kafka_bootstrap: str, keys: TokenKeys
+    ferretdb_url: str, kafka_bootstrap: str, keys: TokenKeys
 ) -> None:
     admin = keys.metadata("admin-1", rbac.ADMIN)
-    async with shop(mongodb_url, kafka_bootstrap, keys, replicas=2) as s:
+    async with shop(ferretdb_url, kafka_bootstrap, keys, replicas=2) as s:
         product = await s.catalog.CreateProduct(new_product("Kettle"), metadata=admin)
         async with (
             grpc.aio.insecure_channel(s.review_addresses[0]) as a,

@@ -21,8 +21,8 @@ AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def db(mongodb_url: str) -> AsyncIterator[Database]:
-    client = connect(mongodb_url)
+async def db(ferretdb_url: str) -> AsyncIterator[Database]:
+    client = connect(ferretdb_url)
     database = client[f"review_{uuid.uuid4().hex[:10]}"]
     await create_indexes(database, INDEXES)
     await create_indexes(database, INDEXES)  # idempotent: every start runs it
