@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
@@ -83,6 +83,8 @@ class EnvironmentBuilder:
     base: Mapping[str, str]
     # The services that run beside the gateway (short names).
     services: Sequence[str] = ()
+    # KAFKA_* settings per service (bootstrap, SASL user and password, CA file).
+    kafka_clients: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def addresses(self) -> dict[str, str]:
         return {
@@ -118,6 +120,7 @@ class EnvironmentBuilder:
             SERVICE_CLIENT_ID=name,
             SERVICE_CLIENT_SECRET=self.credentials.client_secrets[name],
         )
+        env.update(self.kafka_clients.get(name, {}))
         for store in _STORES_OF.get(name, ()):
             if store == "postgres":
                 env["DATABASE_URL"] = self.database_urls[name]

@@ -43,6 +43,9 @@ class PortPlan:
     metrics: Mapping[str, int] = field(
         default_factory=lambda: {n: p + METRICS_PORT_OFFSET for n, p in SERVICE_PORTS.items()}
     )
+    # Kafka's plaintext listener on loopback, for the test suite's own clients only (see
+    # launcher/stores/kafka.py); `shop up` has none unless SHOP_KAFKA_PLAINTEXT_PORT is set.
+    kafka_plaintext: int | None = None
 
     @classmethod
     def free(cls, ports: Iterator[int] | None = None) -> PortPlan:
@@ -61,6 +64,7 @@ class PortPlan:
             gateway_metrics=next(source),
             grpc={name: next(source) for name in SERVICE_PORTS},
             metrics={name: next(source) for name in SERVICE_PORTS},
+            kafka_plaintext=next(source),
         )
 
     @classmethod
@@ -88,6 +92,11 @@ class PortPlan:
                 n: env.port(f"SHOP_{n.upper()}_METRICS_PORT", p + METRICS_PORT_OFFSET)
                 for n, p in grpc.items()
             },
+            kafka_plaintext=(
+                env.port("SHOP_KAFKA_PLAINTEXT_PORT")
+                if environ.get("SHOP_KAFKA_PLAINTEXT_PORT", "").strip()
+                else None
+            ),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -107,6 +116,8 @@ class PortPlan:
         for name, port in self.grpc.items():
             env[f"SHOP_{name.upper()}_PORT"] = port
             env[f"SHOP_{name.upper()}_METRICS_PORT"] = self.metrics[name]
+        if self.kafka_plaintext is not None:
+            env["SHOP_KAFKA_PLAINTEXT_PORT"] = self.kafka_plaintext
         return {key: str(value) for key, value in env.items()}
 
 

@@ -18,6 +18,10 @@ DEFAULT_ADMIN_EMAIL: Final = "admin@shopmesh.example.com"
 # Databases on the platform's PostgreSQL: one per owning service, plus FerretDB's.
 SERVICE_DATABASES: Final = ("user", "order", "payment", "notification", "analytics")
 FERRETDB_DATABASE: Final = "ferretdb"
+# Kafka's own users beside one SCRAM user per service: the launcher's admin (topics, ACLs,
+# inter-broker traffic) and the controller listener's login (SASL PLAIN, KRaft's choice).
+KAFKA_ADMIN: Final = "admin"
+KAFKA_CONTROLLER: Final = "controller"
 
 
 def owned_databases() -> tuple[str, ...]:
@@ -46,6 +50,12 @@ class Credentials:
     )
     client_secrets: Mapping[str, str] = field(
         default_factory=lambda: {name: _token() for name in (*SERVICE_PORTS, "gateway")}
+    )
+    # Password per Kafka user (each service, KAFKA_ADMIN, KAFKA_CONTROLLER).
+    kafka_passwords: Mapping[str, str] = field(
+        default_factory=lambda: {
+            name: _token() for name in (*SERVICE_PORTS, KAFKA_ADMIN, KAFKA_CONTROLLER)
+        }
     )
 
     def client_secret_digests(self) -> str:
@@ -78,7 +88,7 @@ class CredentialStore:
             defaults = asdict(Credentials())
             # Keep newly introduced secrets working with an older file.
             merged = {key: raw.get(key, value) for key, value in defaults.items()}
-            for key in ("database_passwords", "client_secrets"):
+            for key in ("database_passwords", "client_secrets", "kafka_passwords"):
                 merged[key] = {**defaults[key], **raw.get(key, {})}
             credentials = Credentials(**merged)
             if merged != raw or foreign:

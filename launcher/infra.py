@@ -191,6 +191,21 @@ class Infrastructure:
     def url(self, name: str) -> str:
         return self.store(name).url()
 
+    def kafka_client_environment(self, user: str) -> dict[str, str]:
+        """KAFKA_* settings (SASL_SSL, SCRAM user `user`) for a client of our broker; none
+        for an external broker (a developer exports its settings themselves)."""
+        store = self.store("kafka")
+        if isinstance(store, KafkaStore) and user in self.credentials.kafka_passwords:
+            return store.client_environment(user)
+        return {}
+
+    def kafka_test_url(self) -> str:
+        """Where the test suite's own Kafka clients connect: the broker's loopback plaintext
+        listener when it has one (test sessions), else its regular address."""
+        store = self.store("kafka")
+        plaintext = store.plaintext_url() if isinstance(store, KafkaStore) else None
+        return plaintext or store.url()
+
     def service_database_url(self, database: str) -> str:
         """DSN for one owner's database (own role on our server; same login on an external one)."""
         store = self.store("postgres")

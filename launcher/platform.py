@@ -237,6 +237,11 @@ class LocalPlatform:
             },
             base=self._base_env,
             services=[c.name for c in self.components if not c.is_gateway],
+            kafka_clients={
+                c.name: self.infra.kafka_client_environment(c.name)
+                for c in self.components
+                if not c.is_gateway
+            },
         )
         environments = {c.name: builder.for_component(c) for c in self.components}
         if self.mesh is not None:

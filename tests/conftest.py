@@ -49,8 +49,10 @@ def redis_url(shop_infra: Infrastructure) -> str:
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap(shop_infra: Infrastructure) -> str:
+    """The broker's loopback plaintext listener: test clients play any service at once.
+    Services started by `shop_platform` use SASL_SSL with their own users instead."""
     shop_infra.ensure(["kafka"])
-    return shop_infra.url("kafka")
+    return shop_infra.kafka_test_url()
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from typing import Any, Final
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
 
 from mesh.events.envelope import AGGREGATE_TYPES, dlq_topic, topic_for
+from mesh.events.security import PLAINTEXT, KafkaSecurity
 
 __all__ = ["ALL_TOPICS", "ensure_topics"]
 
@@ -25,10 +26,13 @@ async def ensure_topics(
     *,
     partitions: int = 3,
     replication_factor: int = 1,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> list[str]:
     """Creates the missing topics; returns their names. Safe to run from several services
     at once. Brokers with auto-creation need no call; production clusters usually do."""
-    admin: Any = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin: Any = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, **security.client_options()
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -11,6 +11,7 @@ consume.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -23,6 +24,8 @@ OUTPUT: Final = Path("helm/kafka-acls-values.yaml")
 BOOTSTRAP: Final = "kafka:9092"
 # The chart writes the provisioning client's SASL/TLS settings to this file.
 CLIENT_CONFIG: Final = "${CLIENT_CONF:-/tmp/client.properties}"
+WRITE: Final = ("Write", "Describe")
+READ: Final = ("Read", "Describe")
 
 
 def topic_rules(policy: Policy) -> Mapping[str, Mapping[str, list[str]]]:
@@ -37,24 +40,41 @@ def users(policy: Policy) -> list[str]:
     return sorted(names)
 
 
-def acl_commands(policy: Policy) -> list[str]:
-    def allow(principal: str, operations: tuple[str, ...], resource: str) -> str:
-        ops = " ".join(f"--operation {op}" for op in operations)
-        return (
-            f"kafka-acls.sh --bootstrap-server {BOOTSTRAP} --command-config {CLIENT_CONFIG}"
-            f" --add --allow-principal User:{principal} {ops} {resource}"
-        )
+@dataclass(frozen=True, slots=True)
+class AclBinding:
+    """One allow rule: `principal` may do `operations` on the topic or group `name`."""
 
-    commands: list[str] = []
+    principal: str
+    operations: tuple[str, ...]
+    resource: str  # "topic" or "group"
+    name: str
+
+
+def acl_bindings(policy: Policy) -> list[AclBinding]:
+    """Every ACL the policy implies, in policy order, each once (the chart renders them as
+    commands; the local launcher creates the same ones on its broker)."""
+    bindings: list[AclBinding] = []
     for topic, rule in topic_rules(policy).items():
         for producer in rule.get("producers", []):
-            commands.append(allow(producer, ("Write", "Describe"), f"--topic {topic}"))
+            bindings.append(AclBinding(producer, WRITE, "topic", topic))
         for consumer in rule.get("consumers", []):
-            commands.append(allow(consumer, ("Read", "Describe"), f"--topic {topic}"))
-            commands.append(allow(consumer, ("Read",), f"--group {consumer}"))
-            commands.append(allow(consumer, ("Write", "Describe"), f"--topic {topic}.dlq"))
+            bindings.append(AclBinding(consumer, READ, "topic", topic))
+            bindings.append(AclBinding(consumer, ("Read",), "group", consumer))
+            bindings.append(AclBinding(consumer, WRITE, "topic", f"{topic}.dlq"))
     # A consumer of several topics needs its group's ACL once.
-    return list(dict.fromkeys(commands))
+    return list(dict.fromkeys(bindings))
+
+
+def acl_commands(policy: Policy) -> list[str]:
+    def command(binding: AclBinding) -> str:
+        ops = " ".join(f"--operation {op}" for op in binding.operations)
+        return (
+            f"kafka-acls.sh --bootstrap-server {BOOTSTRAP} --command-config {CLIENT_CONFIG}"
+            f" --add --allow-principal User:{binding.principal} {ops}"
+            f" --{binding.resource} {binding.name}"
+        )
+
+    return [command(binding) for binding in acl_bindings(policy)]
 
 
 def values(policy: Policy) -> dict[str, Any]:

@@ -76,14 +76,14 @@ async def test_redis_keeps_data(own_infra: Infrastructure) -> None:
 
 async def test_kafka_keeps_records(own_infra: Infrastructure) -> None:
     own_infra.ensure(["kafka"])
-    producer = AIOKafkaProducer(bootstrap_servers=own_infra.url("kafka"), acks="all")
+    producer = AIOKafkaProducer(bootstrap_servers=own_infra.kafka_test_url(), acks="all")
     await producer.start()
     await producer.send_and_wait("lifecycle.kept", b"record")
     await producer.stop()
     restart(own_infra, "kafka")
     consumer = AIOKafkaConsumer(
         "lifecycle.kept",
-        bootstrap_servers=own_infra.url("kafka"),
+        bootstrap_servers=own_infra.kafka_test_url(),
         group_id=f"lifecycle-{secrets.token_hex(3)}",
         auto_offset_reset="earliest",
     )

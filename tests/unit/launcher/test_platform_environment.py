@@ -33,6 +33,10 @@ def builder(tmp_path: Path, credentials: Credentials) -> EnvironmentBuilder:
         },
         base={"PATH": "/usr/bin", "DATABASE_URL": "postgresql://leaked", "LOG_LEVEL": "DEBUG"},
         services=["user", "order"],
+        kafka_clients={
+            name: {"KAFKA_SASL_USERNAME": name, "KAFKA_SECURITY_PROTOCOL": "SASL_SSL"}
+            for name in ("user", "order")
+        },
     )
 
 
@@ -95,3 +99,12 @@ def test_passwords_are_hidden_in_tables() -> None:
     )
     assert _redact("redis://:pw@127.0.0.1:2/0") == "redis://***@127.0.0.1:2/0"
     assert _redact("127.0.0.1:3") == "127.0.0.1:3"
+
+
+def test_each_service_gets_its_own_kafka_user_and_the_gateway_none(tmp_path: Path) -> None:
+    build = builder(tmp_path, Credentials())
+    order = build.for_component(Component("order", "services.order"))
+    assert order["KAFKA_SASL_USERNAME"] == "order"
+    assert order["KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    gateway = build.for_component(Component("gateway", "gateway"))
+    assert "KAFKA_SASL_USERNAME" not in gateway

@@ -11,7 +11,7 @@ import pytest
 from launcher.mailbox import Mailbox, body_text
 from launcher.process import read_pid, write_pid_file
 from launcher.stores.base import endpoints_of
-from launcher.stores.kafka import kafka_cluster_id, server_properties
+from launcher.stores.kafka import kafka_cluster_id, scram_users, server_properties, users_digest
 from launcher.stores.postgres import database_url, ensure_database_sql
 from launcher.toolchain import ToolchainMissing, require_tool
 
@@ -38,12 +38,63 @@ def test_endpoints_of_urls_and_bootstrap_lists() -> None:
     assert endpoints_of("a:1,b:2") == [("a", 1), ("b", 2)]
 
 
+KAFKA_PASSWORDS = {"admin": "admin-pw", "controller": "controller-pw", "order": "order-pw"}
+
+
+def kafka_settings(text: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in text.splitlines())
+
+
 def test_kafka_runs_as_single_kraft_node(tmp_path: Path) -> None:
-    text = server_properties(19092, 19093, tmp_path)
+    text = server_properties(
+        19092, 19093, tmp_path, tls_dir=tmp_path / "tls", passwords=KAFKA_PASSWORDS
+    )
     assert "process.roles=broker,controller" in text
     assert "controller.quorum.voters=1@127.0.0.1:19093" in text
-    assert "advertised.listeners=PLAINTEXT://127.0.0.1:19092" in text
     assert "offsets.topic.replication.factor=1" in text
+
+
+def test_kafka_serves_clients_only_over_sasl_ssl_with_acls(tmp_path: Path) -> None:
+    settings = kafka_settings(
+        server_properties(
+            19092, 19093, tmp_path, tls_dir=tmp_path / "tls", passwords=KAFKA_PASSWORDS
+        )
+    )
+    assert settings["listeners"] == "SASL_SSL://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093"
+    assert settings["advertised.listeners"] == "SASL_SSL://localhost:19092"
+    assert "PLAINTEXT:PLAINTEXT" not in settings["listener.security.protocol.map"]
+    assert "CONTROLLER:SASL_PLAINTEXT" in settings["listener.security.protocol.map"]
+    assert settings["sasl.enabled.mechanisms"] == "SCRAM-SHA-512"
+    assert settings["ssl.truststore.location"] == str(tmp_path / "tls" / "ca.pem")
+    assert settings["allow.everyone.if.no.acl.found"] == "false"
+    assert settings["super.users"] == "User:admin;User:controller"
+    assert (
+        'username="admin" password="admin-pw"'
+        in settings["listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config"]
+    )
+
+
+def test_a_test_sessions_plaintext_listener_is_on_loopback_only(tmp_path: Path) -> None:
+    settings = kafka_settings(
+        server_properties(
+            19092,
+            19093,
+            tmp_path,
+            tls_dir=tmp_path,
+            passwords=KAFKA_PASSWORDS,
+            plaintext_port=19094,
+        )
+    )
+    assert settings["listeners"].endswith(",LOOPBACK://127.0.0.1:19094")
+    assert "LOOPBACK:PLAINTEXT" in settings["listener.security.protocol.map"]
+    assert settings["super.users"].endswith(";User:ANONYMOUS")
+
+
+def test_kafka_scram_users_leave_out_the_controller_login() -> None:
+    assert scram_users(KAFKA_PASSWORDS) == {"admin": "admin-pw", "order": "order-pw"}
+    changed = {**KAFKA_PASSWORDS, "order": "other"}
+    assert users_digest(changed) != users_digest(KAFKA_PASSWORDS)
+    assert users_digest({**KAFKA_PASSWORDS, "controller": "x"}) == users_digest(KAFKA_PASSWORDS)
 
 
 def test_mailbox_reads_a_maildir(tmp_path: Path) -> None:
