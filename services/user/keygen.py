@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
+
+from mesh.clock import utc_now
 
 from .adapters.signing_keys import write_new_key
 
@@ -19,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.user.keygen")
     parser.add_argument("directory", type=Path, help="where to write <kid>.pem")
     args = parser.parse_args(argv)
-    kid = write_new_key(args.directory, datetime.now(UTC))
+    kid = write_new_key(args.directory, utc_now())
     sys.stdout.write(f"{args.directory / (kid + '.pem')}\n")
     return 0
 

@@ -6,8 +6,9 @@ import asyncio
 import json
 import logging
 from dataclasses import asdict
-from datetime import UTC, datetime
 from pathlib import Path
+
+from mesh.clock import utc_now
 
 from ..service_layer.ports import TextMessage
 
@@ -25,7 +26,7 @@ class SandboxSmsProvider:
         self.sent.append(message)
         logger.info("sandbox SMS to %s: %s", message.to, message.text)
         if self._outbox_file is not None:
-            line = json.dumps({**asdict(message), "time": datetime.now(UTC).isoformat()})
+            line = json.dumps({**asdict(message), "time": utc_now().isoformat()})
             await asyncio.to_thread(self._append, line)
 
     def _append(self, line: str) -> None:

@@ -13,13 +13,15 @@ import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from mesh.clock import utc_now
 
 from ..domain.keys import KeyEntry, KeyRing, kid_created_at, new_kid
 
@@ -100,7 +102,7 @@ class FileKeyStore:
 
     async def fetch_jwks(self) -> Sequence[Mapping[str, Any]]:
         """The runtime's `KeySource`: this service verifies tokens with its own keys."""
-        return [asdict(key) for key in self.jwks(datetime.now(UTC))]
+        return [asdict(key) for key in self.jwks(utc_now())]
 
     def _refresh(self, now: datetime) -> KeyRing[rsa.RSAPrivateKey]:
         ring = self._load()
