@@ -6,8 +6,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 
 from mesh import rbac
-from mesh.auth import Identity
-from mesh.errors import PermissionDeniedError
+from mesh.auth import Identity, require_permission
 from mesh.events import ProcessedEvents
 
 from ..domain.facts import Fact
@@ -81,9 +80,4 @@ class Analytics:
 
 
 def _require_staff(caller: Identity) -> None:
-    if not caller.has_permission(REPORTS_PERMISSION):
-        raise PermissionDeniedError(
-            f"permission {REPORTS_PERMISSION} is required",
-            reason="MISSING_PERMISSION",
-            metadata={"permission": REPORTS_PERMISSION},
-        )
+    require_permission(REPORTS_PERMISSION, caller)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from mesh import rbac
-from mesh.auth.identity import Identity
+from mesh.auth.identity import Identity, require_permission
 from mesh.clock import utc_now_ms
 from mesh.errors import (
     FailedPreconditionError,
@@ -311,12 +311,7 @@ class CatalogService:
 
 
 def _require_staff(caller: Identity) -> None:
-    if not caller.has_permission(rbac.PRODUCTS_WRITE):
-        raise PermissionDeniedError(
-            f"permission {rbac.PRODUCTS_WRITE} is required",
-            reason="MISSING_PERMISSION",
-            metadata={"permission": rbac.PRODUCTS_WRITE},
-        )
+    require_permission(rbac.PRODUCTS_WRITE, caller)
 
 
 def _require_stock_mover(caller: Identity) -> None:
