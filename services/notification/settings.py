@@ -43,7 +43,7 @@ class Settings:
                 ("postgresql", "postgres"),
                 "postgresql://localhost:15432/shop_notification",
             ),
-            db_pool_max_size=env.integer("DATABASE_POOL_MAX_SIZE", 10, minimum=3),
+            db_pool_max_size=env.pool_max_size(10, minimum=3),
             kafka_bootstrap_servers=env.address("KAFKA_BOOTSTRAP_SERVERS", "localhost:19092"),
             kafka_security=KafkaSecurity.from_env(environ),
             smtp_url=env.url("SMTP_URL", ("smtp", "smtps"), "smtp://localhost:10025"),

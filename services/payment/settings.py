@@ -48,5 +48,5 @@ class Settings:
             provider_timeout_seconds=env.number(
                 "PAYMENT_PROVIDER_TIMEOUT_SECONDS", 10.0, minimum=0.1
             ),
-            db_pool_max_size=env.integer("DATABASE_POOL_MAX_SIZE", 20, minimum=2),
+            db_pool_max_size=env.pool_max_size(20, minimum=2),
         )

@@ -92,7 +92,7 @@ class Settings:
             service_client_secrets=_client_secrets(env.csv("SERVICE_CLIENT_SECRETS")),
             admin_email=admin_email,
             admin_password=admin_password,
-            db_pool_max_size=env.integer("DATABASE_POOL_MAX_SIZE", 10, minimum=1),
+            db_pool_max_size=env.pool_max_size(10, minimum=1),
             redis_url=env.optional_string("REDIS_URL"),
             public_base_url=env.url(
                 "SHOP_PUBLIC_BASE_URL", ("http", "https"), "http://localhost:8080"
