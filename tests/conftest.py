@@ -63,12 +63,6 @@ def ferretdb_url(shop_infra: Infrastructure) -> str:
 
 
 @pytest.fixture(scope="session")
-def mongodb_url(ferretdb_url: str) -> str:
-    """The former name of `ferretdb_url`, until every test uses the new one."""
-    return ferretdb_url
-
-
-@pytest.fixture(scope="session")
 def elasticsearch_url(shop_infra: Infrastructure) -> str:
     shop_infra.ensure(["elasticsearch"])
     return shop_infra.url("elasticsearch")
