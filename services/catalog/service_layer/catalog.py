@@ -10,11 +10,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from mesh import rbac
 from mesh.auth.identity import Identity, require_permission
-from mesh.clock import utc_now_ms
+from mesh.clock import Clock, utc_now_ms
 from mesh.errors import (
     FailedPreconditionError,
     NotFoundError,
@@ -56,7 +55,7 @@ class CatalogService:
     def __init__(
         self,
         store: CatalogStore,
-        clock: Callable[[], datetime] = utc_now_ms,
+        clock: Clock = utc_now_ms,
         ids: Callable[[], str] = new_id,
     ) -> None:
         self._store = store

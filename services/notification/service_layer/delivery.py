@@ -22,8 +22,9 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import NoReturn
+
+from mesh.clock import Clock
 
 from ..domain.delivery import (
     DeliveryFailedError,
@@ -46,7 +47,6 @@ logger = logging.getLogger(__name__)
 
 _LEASE_MARGIN_SECONDS = 0.5
 
-Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
 
 

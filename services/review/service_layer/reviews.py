@@ -10,11 +10,11 @@ import asyncio
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from mesh import rbac
 from mesh.auth.identity import Identity
-from mesh.clock import utc_now_ms
+from mesh.clock import Clock, utc_now_ms
 from mesh.errors import AlreadyExistsError, NotFoundError, PermissionDeniedError
 
 from ..domain.model import (
@@ -59,7 +59,7 @@ class ReviewService:
         products: Products,
         purchases: Purchases,
         profiles: Profiles,
-        clock: Callable[[], datetime] = utc_now_ms,
+        clock: Clock = utc_now_ms,
         ids: Callable[[], str] = new_id,
     ) -> None:
         self._store = store

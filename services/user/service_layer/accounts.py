@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 from mesh import rbac
 from mesh.auth.identity import Identity
+from mesh.clock import Clock
 from mesh.errors import (
     AlreadyExistsError,
     FieldViolation,
@@ -67,7 +66,7 @@ class Accounts:
         screen: PasswordScreen,
         signer: Signer,
         sign_up: SignUpRules,
-        clock: Callable[[], datetime],
+        clock: Clock,
     ) -> None:
         self._store = store
         self._hasher = hasher

@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import logging
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 from mesh import rbac
 from mesh.auth.identity import Identity
 from mesh.auth.jwt import claims_of_verified
+from mesh.clock import Clock
 from mesh.errors import ResourceExhaustedError, UnauthenticatedError
 
 from ..domain.model import SignInFailuresDetected, User, normalize_email
@@ -68,7 +69,7 @@ class Authenticator:
         policy: LoginPolicy,
         service_secrets: Mapping[str, str],
         revocations: SessionRevocations,
-        clock: Callable[[], datetime],
+        clock: Clock,
     ) -> None:
         self._store = store
         self._revocations = revocations
