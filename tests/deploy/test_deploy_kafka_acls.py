@@ -85,3 +85,78 @@ def test_the_chart_refuses_what_no_acl_allows() -> None:
     assert values["listeners"]["client"]["protocol"] == "SASL_SSL"
     assert "allow.everyone.if.no.acl.found=false" in values["extraConfig"]
     assert "StandardAuthorizer" in values["extraConfig"]
+
+
+def manifests(path: Path) -> list[dict[str, Any]]:
+    return [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc]
+
+
+def kafka_values() -> dict[str, Any]:
+    values: dict[str, Any] = yaml.safe_load(
+        (DEPLOY / "helm" / "kafka-values.yaml").read_text(encoding="utf-8")
+    )
+    return values
+
+
+def deployments() -> dict[str, dict[str, Any]]:
+    found = {}
+    for path in sorted((DEPLOY / "k8s" / "base" / "services").glob("*.yaml")):
+        for doc in manifests(path):
+            if doc["kind"] == "Deployment":
+                found[doc["metadata"]["name"]] = doc
+    return found
+
+
+def test_every_kafka_user_logs_in_as_itself_over_sasl_ssl() -> None:
+    """Each pod of a Kafka user connects as the chart's listener asks (SASL_SSL, the enabled
+    mechanism), as the user of its own name, with the password from its own Secret, and
+    trusts the CA of the kafka-tls Secret; the workloads without Kafka get none of it."""
+    values = kafka_values()
+    users = set(rendered()["sasl"]["client"]["users"])
+    seen = set()
+    for name, deployment in deployments().items():
+        workload = name.removesuffix("-v2")
+        pod = deployment["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        env = {e["name"]: e for e in container["env"]}
+        if workload not in users:
+            assert not any(key.startswith("KAFKA_SASL") for key in env), name
+            continue
+        seen.add(workload)
+        assert env["KAFKA_SECURITY_PROTOCOL"]["value"] == values["listeners"]["client"]["protocol"]
+        assert env["KAFKA_SASL_MECHANISM"]["value"] == values["sasl"]["enabledMechanisms"]
+        assert env["KAFKA_SASL_USERNAME"]["value"] == workload
+        ref = env["KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]
+        assert ref == {"name": f"{workload}-credentials", "key": "kafka-password"}
+        ca_file = Path(env["KAFKA_SSL_CAFILE"]["value"])
+        (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == str(ca_file.parent)]
+        assert mount["readOnly"] is True
+        (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+        # Only the CA: kafka-tls also holds the brokers' private key.
+        assert volume["secret"]["secretName"] == values["tls"]["existingSecret"]
+        assert volume["secret"]["items"] == [{"key": ca_file.name, "path": ca_file.name}]
+    assert seen == users
+
+
+def test_the_broker_and_each_workload_read_the_same_password() -> None:
+    """kafka-auth's client-passwords lists, in the order of sasl.client.users, the very
+    secret-store entries the workloads' own Secrets read as kafka-password."""
+    users = rendered()["sasl"]["client"]["users"]
+    secrets = {
+        doc["metadata"]["name"]: doc
+        for doc in manifests(DEPLOY / "k8s" / "base" / "secrets" / "external-secrets.yaml")
+    }
+    auth = secrets[kafka_values()["sasl"]["existingSecret"]]["spec"]
+    fields = {d["secretKey"]: d["remoteRef"] for d in auth["data"]}
+    template = auth["target"]["template"]["data"]
+    # `{{-` trims the line break before it: the Secret's value is "<pw>,<pw>,...".
+    joined = re.sub(r"\n\{\{- ", "{{ ", template["client-passwords"])
+    assert joined == ",".join(f"{{{{ .{user} }}}}" for user in users)
+    for user in users:
+        (own,) = [
+            d["remoteRef"]
+            for d in secrets[f"{user}-credentials"]["spec"]["data"]
+            if d["secretKey"] == "kafka-password"
+        ]
+        assert fields[user] == own
+    assert {"inter-broker-password", "controller-password"} <= set(template)

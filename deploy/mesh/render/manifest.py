@@ -39,6 +39,15 @@ class _PlainDumper(yaml.SafeDumper):
         return True
 
 
+def _text_block(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    # Multi-line values (templates) as literal blocks, one source line a line.
+    style = "|" if "\n" in text else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_PlainDumper.add_representer(str, _text_block)
+
+
 def dump(manifests: Iterable[Manifest]) -> str:
     documents = [
         yaml.dump(m, Dumper=_PlainDumper, sort_keys=False, default_flow_style=False, width=200)

@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
+from .kafka_acls import users as kafka_users
 from .manifest import Manifest, dump
 from .policy import Policy, Workload
+
+# The Kafka chart's Secret (sasl.existingSecret in helm/kafka-values.yaml).
+KAFKA_AUTH_SECRET: Final = "kafka-auth"
+KAFKA_PASSWORD_KEY: Final = "kafka-password"
+# The chart's own logins (Secret key -> template field).
+BROKER_PASSWORDS: Final = {
+    "inter-broker-password": "interBrokerPassword",
+    "controller-password": "controllerPassword",
+}
+
+
+def uses_kafka(workload: Workload) -> bool:
+    return "kafka" in workload.stores
 
 
 def secret_name(workload: Workload) -> str:
@@ -25,6 +39,9 @@ def secret_keys(policy: Policy, workload: Workload) -> list[tuple[str, str]]:
         for s in workload.stores
         if "secret_key" in policy.stores[s]
     ]
+    if uses_kafka(workload):
+        # The workload's own SCRAM password; its user name is the workload's name.
+        keys.append(("KAFKA_SASL_PASSWORD", KAFKA_PASSWORD_KEY))
     if workload.spec.get("smtp"):
         keys.append(("SMTP_URL", "smtp-url"))
     if not workload.is_gateway:
@@ -45,7 +62,48 @@ def external_secrets(policy: Policy) -> list[Manifest]:
         )
         if "jwt_key_secret" in workload.spec:
             manifests.append(_key_directory_secret(workload.spec["jwt_key_secret"]))
+    manifests.append(kafka_auth_secret(policy))
     return manifests
+
+
+def kafka_auth_secret(policy: Policy) -> Manifest:
+    """The broker's Secret: `client-passwords` lists the workloads' SCRAM passwords in the
+    order of `sasl.client.users` (helm/kafka-acls-values.yaml), each read from the same entry
+    of the secret store as the workload's own Secret, so the two cannot drift apart."""
+    users = kafka_users(policy)
+    remote = [
+        {
+            "secretKey": user,
+            "remoteRef": {"key": f"shopmesh/{user}", "property": KAFKA_PASSWORD_KEY},
+        }
+        for user in users
+    ] + [
+        # Template field names cannot hold a hyphen: the chart's key is the remote property.
+        {"secretKey": field, "remoteRef": {"key": "shopmesh/kafka", "property": key}}
+        for key, field in BROKER_PASSWORDS.items()
+    ]
+    template = {
+        # One user a line: `{{-` drops the line break before it, so the value is "a,b,...".
+        "client-passwords": ",\n".join(
+            f"{{{{{'-' if i else ''} .{user} }}}}" for i, user in enumerate(users)
+        ),
+        **{key: f"{{{{ .{field} }}}}" for key, field in BROKER_PASSWORDS.items()},
+    }
+    return {
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "ExternalSecret",
+        "metadata": {"name": KAFKA_AUTH_SECRET},
+        "spec": {
+            "refreshInterval": "1h",
+            "secretStoreRef": {"kind": "ClusterSecretStore", "name": "shopmesh-secrets"},
+            "target": {
+                "name": KAFKA_AUTH_SECRET,
+                "creationPolicy": "Owner",
+                "template": {"engineVersion": "v2", "data": template},
+            },
+            "data": remote,
+        },
+    }
 
 
 def _key_directory_secret(name: str) -> Manifest:

@@ -8,10 +8,15 @@ from typing import Any, Final
 from .manifest import Manifest, dump, labels_of, meta
 from .network import network_policy
 from .policy import Policy, Workload
-from .secrets import secret_env, secret_keys
+from .secrets import secret_env, secret_keys, uses_kafka
 
 IMAGE_REPOSITORY: Final = "shopmesh"
 JWT_KEY_MOUNT: Final = "/var/run/secrets/shopmesh/jwt"
+# The CA that signed the brokers' certificates, the only item taken from the chart's
+# kafka-tls Secret (it also holds the brokers' private key).
+KAFKA_CA_MOUNT: Final = "/var/run/secrets/shopmesh/kafka-tls"
+KAFKA_TLS_SECRET: Final = "kafka-tls"
+KAFKA_CA_KEY: Final = "ca.crt"
 TERMINATION_MARGIN_SECONDS: Final = 20
 
 
@@ -30,6 +35,15 @@ def _env(policy: Policy, workload: Workload) -> list[dict[str, Any]]:
     env += [secret_env(workload, name, key) for name, key in secret_keys(policy, workload)]
     if "jwt_key_secret" in workload.spec:
         env.append({"name": "JWT_KEY_DIR", "value": JWT_KEY_MOUNT})
+    if uses_kafka(workload):
+        # mesh.events.security.KafkaSecurity: SASL/SCRAM over TLS, as helm/kafka-values.yaml
+        # serves it; the password comes from the workload's Secret (secret_keys).
+        env += [
+            {"name": "KAFKA_SECURITY_PROTOCOL", "value": "SASL_SSL"},
+            {"name": "KAFKA_SASL_MECHANISM", "value": "SCRAM-SHA-512"},
+            {"name": "KAFKA_SASL_USERNAME", "value": workload.name},
+            {"name": "KAFKA_SSL_CAFILE", "value": f"{KAFKA_CA_MOUNT}/{KAFKA_CA_KEY}"},
+        ]
     return env
 
 
@@ -68,6 +82,18 @@ def _pod_spec(policy: Policy, workload: Workload, version: str) -> dict[str, Any
             {
                 "name": "jwt-keys",
                 "secret": {"secretName": workload.spec["jwt_key_secret"], "defaultMode": 0o440},
+            }
+        )
+    if uses_kafka(workload):
+        mounts.append({"name": "kafka-ca", "mountPath": KAFKA_CA_MOUNT, "readOnly": True})
+        volumes.append(
+            {
+                "name": "kafka-ca",
+                "secret": {
+                    "secretName": KAFKA_TLS_SECRET,
+                    "items": [{"key": KAFKA_CA_KEY, "path": KAFKA_CA_KEY}],
+                    "defaultMode": 0o440,
+                },
             }
         )
     container = {
