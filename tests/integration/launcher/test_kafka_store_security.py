@@ -4,12 +4,17 @@ service the settings of its own Kafka user."""
 from __future__ import annotations
 
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from launcher.credentials import KAFKA_ADMIN, KAFKA_CONTROLLER
 from launcher.infra import Infrastructure
+from launcher.stores.kafka import USERS_MARKER
+from launcher.testing import discard, session_infrastructure
+from mesh.events import EventPublisher
+from mesh.events.envelope import topic_for
 from mesh.events.security import KafkaSecurity
 from mesh.roster import SERVICE_PORTS
 
@@ -46,3 +51,33 @@ def test_every_service_has_a_kafka_user_of_its_own(shop_infra: Infrastructure) -
         assert security.password == passwords[service]
     # The gateway publishes nothing and gets no Kafka login.
     assert shop_infra.kafka_client_environment("gateway") == {}
+
+
+@pytest.fixture(scope="module")
+def own_infra() -> Iterator[Infrastructure]:
+    infra = session_infrastructure()
+    yield infra
+    discard(infra)
+
+
+async def publish_as(infra: Infrastructure, service: str) -> None:
+    security = KafkaSecurity.from_env(infra.kafka_client_environment(service))
+    publisher = EventPublisher(infra.url("kafka"), client_id=service, security=security)
+    await publisher.start()
+    try:
+        await publisher.send(topic_for(service), key=b"k", value=b"v")
+    finally:
+        await publisher.stop()
+
+
+async def test_a_log_formatted_without_these_users_starts_afresh(own_infra: Infrastructure) -> None:
+    """A state directory from before SASL (or with other passwords) holds a log whose SCRAM
+    users are not the credentials': the broker is formatted again, and services log in."""
+    own_infra.ensure(["kafka"])
+    await publish_as(own_infra, "order")
+    own_infra.stop()
+    marker = own_infra.config.state_dir / "kafka" / USERS_MARKER
+    marker.unlink()
+    own_infra.ensure(["kafka"])
+    assert marker.exists()
+    await publish_as(own_infra, "order")
