@@ -24,10 +24,13 @@ class AccessRule(_message.Message):
     again (defence in depth), both reading it from the descriptors, never from a hand-kept list.
 
     Evaluation order: `internal` methods are never exposed over HTTP; `public` methods need no
-    token; otherwise a valid access token is required and the call is allowed when the caller holds
-    `permission`, or is the owner named by `owner_field`, or (with `resource_owner`) owns the
-    resource the service loads. A rule with only an authenticated caller requirement (all fields
-    empty) allows any signed-in user.
+    token; otherwise a valid access token is required. A service token (subject
+    "service:<workload>") is allowed exactly when deploy/mesh/policy.yaml lists its workload for
+    the method (services.<name>.methods, generated into mesh/auth/callers.py), whatever the fields
+    below say. A person's token is refused on `internal` methods and otherwise allowed when the
+    caller holds `permission`, or is the owner named by `owner_field`, or (with `resource_owner`)
+    owns the resource the service loads. A rule with only an authenticated caller requirement (all
+    fields empty) allows any signed-in user.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -50,18 +53,19 @@ class AccessRule(_message.Message):
     without `permission`.
     """
     internal: _builtins.bool
-    """Only other services call the method, with a service token or with the user token they
-    forward (then `permission` / `owner_field` apply to it). It has no HTTP binding and the
-    gateway never routes to it. Service tokens are always accepted on internal methods.
+    """Only other services call the method, each with its own service token, and only the
+    workloads the mesh policy lists for it. A person's token is refused, even one a service
+    forwards. It has no HTTP binding and the gateway never routes to it.
     """
     resource_owner: _builtins.bool
     """The request names a resource by id only (for example GetOrder); the service loads it and
     allows its owner. The gateway only checks that the caller is signed in, the service decides.
     """
     service: _builtins.bool
-    """Service tokens (role "service", issued by UserService.IssueServiceToken) may call the method
-    too, for work without a user request (for example the order service clearing a cart during
-    crash recovery).
+    """No longer consulted, kept for wire compatibility. Which workloads' service tokens (role
+    "service", issued by UserService.IssueServiceToken) may call a method, for work with or
+    without a user request, is listed per method in deploy/mesh/policy.yaml; a service token
+    is refused on every method the policy does not list for its workload.
     """
     def __init__(
         self,
