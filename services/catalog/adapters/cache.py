@@ -58,6 +58,7 @@ T = TypeVar("T")
 
 _CODEC: Final[CodecOptions[Mapping[str, Any]]] = CodecOptions(tz_aware=True)
 _LOCAL_PAGES: Final = 512
+_DECODED_ENTRIES: Final = 4096
 # Keeps the entry with the higher version: fills and write-throughs race safely.
 _SET_IF_NEWER: Final = """
 local current = redis.call('GET', KEYS[1])
@@ -152,6 +153,9 @@ class CachedCatalogStore(CatalogStore):
         self._generation: tuple[float, int] | None = None  # (read at, value)
         self._bumps = 0  # generation bumps by this process: a read begun before one is stale
         self._local: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+        # Redis entries already decoded, by their exact bytes: a popular product is read from
+        # Redis on every call (so never stale) but parsed once per version, not per call.
+        self._decoded: OrderedDict[bytes, Product | object] = OrderedDict()
         self._product_loads: Coalescer[str, Product] = Coalescer()
         self._id_loads: Coalescer[str, list[str]] = Coalescer()
         self._count_loads: Coalescer[str, int] = Coalescer()
@@ -173,7 +177,7 @@ class CachedCatalogStore(CatalogStore):
         found: dict[str, Product] = {}
         missing: list[str] = []
         for product_id, value in zip(wanted, raw or [None] * len(wanted), strict=True):
-            cached = _decode_product(_as_bytes(value)) if value is not None else None
+            cached = self._decode(_as_bytes(value)) if value is not None else None
             if cached is None:
                 missing.append(product_id)
             elif isinstance(cached, Product):
@@ -184,6 +188,14 @@ class CachedCatalogStore(CatalogStore):
         if missing:
             found.update(await self._product_loads.load_many(missing, self._load_products))
         return found
+
+    def _decode(self, value: bytes) -> Product | object:
+        product = self._decoded.get(value)
+        if product is None:
+            product = self._decoded[value] = _decode_product(value)
+            if len(self._decoded) > _DECODED_ENTRIES:
+                self._decoded.popitem(last=False)
+        return product
 
     async def _load_products(self, product_ids: list[str]) -> dict[str, Product]:
         loaded = await self._store.get_many(product_ids)
