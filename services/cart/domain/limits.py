@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from typing import Final
 
-from mesh.errors import FailedPreconditionError, PreconditionViolation
+from mesh.errors import (
+    FailedPreconditionError,
+    FieldViolation,
+    InvalidArgumentError,
+    PreconditionViolation,
+)
+from mesh.money import MAX_MINOR_UNITS
 
 from .model import ProductInfo
 
@@ -24,9 +30,26 @@ def check_can_add(product: ProductInfo | None, product_id: str, quantity: int) -
             reason="PRODUCT_NOT_FOUND",
             violations=[_violation("PRODUCT", product_id, "product does not exist")],
         )
+    if product.unit_price.times(quantity).minor > MAX_MINOR_UNITS:
+        raise amount_too_large(product_id)
     if product.inventory < quantity:
         raise insufficient_stock(product_id, product.inventory)
     return product
+
+
+def amount_too_large(product_id: str) -> InvalidArgumentError:
+    """The units asked for, at the product's price, would cost more than an amount can hold
+    (stores keep amounts as 64-bit integers): refused rather than stored or wrapped."""
+    return InvalidArgumentError(
+        "the cart would cost more than the largest amount",
+        violations=[
+            FieldViolation(
+                "quantity",
+                f"{product_id}: units times the unit price (with the rest of the cart) exceed"
+                f" {MAX_MINOR_UNITS} minor units",
+            )
+        ],
+    )
 
 
 def insufficient_stock(product_id: str, available: int) -> FailedPreconditionError:

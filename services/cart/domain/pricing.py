@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from mesh.money import MAX_MINOR_UNITS
+
+from .limits import amount_too_large
 from .model import Availability, CartLine, Money, PricedCart, PricedLine, ProductInfo, StoredCart
 
 
@@ -27,6 +30,13 @@ def price_cart(
     total = sum(
         (line.line_total.minor for line in buyable if line.line_total.currency == currency), 0
     )
+    # A price raised after the units were added can take a line or the sum past what an
+    # amount holds; the quantity is what the shopper can lower.
+    for line in lines:
+        if line.line_total.minor > MAX_MINOR_UNITS:
+            raise amount_too_large(line.product_id)
+    if total > MAX_MINOR_UNITS:
+        raise amount_too_large(max(buyable, key=lambda line: line.line_total.minor).product_id)
     return PricedCart(
         user_id=cart.user_id,
         lines=lines,

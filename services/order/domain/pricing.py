@@ -8,6 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from mesh.errors import FailedPreconditionError, PreconditionViolation
+from mesh.money import MAX_MINOR_UNITS
+
 BASIS_POINTS = 10_000
 
 
@@ -54,8 +57,23 @@ def price(line_totals: Iterable[int], policy: PricingPolicy) -> Totals:
     subtotal = sum(line_totals)
     if subtotal < 0:
         raise ValueError("an order cannot cost less than nothing")
-    return Totals(
+    totals = Totals(
         subtotal=subtotal,
         tax=tax_on(subtotal, policy.tax_rate_bps),
         shipping=shipping_for(subtotal, policy),
     )
+    # Lines are never negative: a total within the limit keeps every line and sum within it.
+    if totals.total > MAX_MINOR_UNITS:
+        raise FailedPreconditionError(
+            "the order would cost more than the largest amount the shop can charge",
+            reason="ORDER_TOTAL_TOO_LARGE",
+            violations=[
+                PreconditionViolation(
+                    "TOTAL",
+                    "order.total",
+                    "unit prices times quantities, plus tax and shipping, exceed"
+                    f" {MAX_MINOR_UNITS} minor units; lower a quantity in the cart",
+                )
+            ],
+        )
+    return totals

@@ -1,5 +1,7 @@
 import pytest
 
+from mesh.errors import FailedPreconditionError
+from mesh.money import MAX_MINOR_UNITS
 from services.order.domain.pricing import PricingPolicy, Totals, price, shipping_for, tax_on
 
 POLICY = PricingPolicy(tax_rate_bps=825, shipping_fee_minor=499, free_shipping_threshold_minor=5000)
@@ -48,3 +50,17 @@ def test_totals_stay_exact_for_large_integer_amounts() -> None:
 def test_policy_rejects_nonsense(kwargs: dict[str, int]) -> None:
     with pytest.raises(ValueError):
         PricingPolicy(**kwargs)
+
+
+def test_an_order_beyond_the_largest_amount_is_refused_naming_the_total() -> None:
+    """Stores keep amounts as 64-bit integers: a total past 2**63-1 must not reach them."""
+    untaxed = PricingPolicy(tax_rate_bps=0, shipping_fee_minor=0, free_shipping_threshold_minor=0)
+    assert price([MAX_MINOR_UNITS], untaxed).total == MAX_MINOR_UNITS
+    with pytest.raises(FailedPreconditionError) as too_large:
+        price([MAX_MINOR_UNITS, 1], untaxed)
+    assert too_large.value.reason == "ORDER_TOTAL_TOO_LARGE"
+    (violation,) = too_large.value.violations
+    assert violation.subject == "order.total"
+    # Tax alone can take a line that fits past the limit.
+    with pytest.raises(FailedPreconditionError):
+        price([MAX_MINOR_UNITS - 10], POLICY)
