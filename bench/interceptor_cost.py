@@ -31,6 +31,7 @@ from bench import machine
 from mesh.auth import JwksCache, JwtVerifier
 from mesh.auth.access import AccessPolicy
 from mesh.auth.interceptor import AuthInterceptor
+from mesh.auth.verified_tokens import CachingVerifier
 from mesh.interceptors.chain import InterceptorChain
 from mesh.interceptors.errors import ErrorInterceptor
 from mesh.interceptors.request_context import RequestContextInterceptor
@@ -104,12 +105,13 @@ def _configurations(key: rsa.RSAPrivateKey, provider: TracerProvider) -> dict[st
         return JwtVerifier(JwksCache(Keys(key)), issuer="shopmesh", audience="shopmesh")
 
     def chain_parts() -> list[Any]:
+        # As the runtime assembles it (mesh.bootstrap): verified tokens are remembered.
         return [
             ServerTracingInterceptor(provider),
             RequestContextInterceptor(),
             MetricsInterceptor(ServerMetrics()),
             ErrorInterceptor(),
-            AuthInterceptor(verifier(), policy),
+            AuthInterceptor(CachingVerifier(verifier()), policy),
             ValidationInterceptor(),
         ]
 
@@ -125,6 +127,9 @@ def _configurations(key: rsa.RSAPrivateKey, provider: TracerProvider) -> dict[st
         "metrics": lambda: [MetricsInterceptor(ServerMetrics())],
         "errors": lambda: [ErrorInterceptor()],
         "auth (RS256 JWT verified per call)": lambda: [AuthInterceptor(verifier(), policy)],
+        "auth (verified token remembered, as the runtime runs it)": lambda: [
+            AuthInterceptor(CachingVerifier(verifier()), policy)
+        ],
         "validation (protovalidate)": lambda: [ValidationInterceptor()],
         "all six, one grpc.aio interceptor each": chain_parts,
         "all six, InterceptorChain": lambda: [InterceptorChain(chain_parts())],
