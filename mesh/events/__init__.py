@@ -1,6 +1,6 @@
 """Domain events on Kafka: envelopes, publisher, consumer, dedupe, the outbox and relays."""
 
-from mesh.events.consumer import EventConsumer, EventHandler, RetryPolicy
+from mesh.events.consumer import BatchEventHandler, EventConsumer, EventHandler, RetryPolicy
 from mesh.events.dedupe import (
     HandlerDedupes,
     InMemoryProcessedEvents,
@@ -10,7 +10,7 @@ from mesh.events.dedupe import (
 )
 from mesh.events.envelope import Event, dlq_topic, new_event, topic_for
 from mesh.events.outbox import Outbox, OutboxRelay
-from mesh.events.publisher import EventPublisher
+from mesh.events.publisher import EventPublisher, OutgoingRecord
 from mesh.events.relay import relay_forever
 from mesh.events.topics import ALL_TOPICS, ensure_topics
 from mesh.migrations import Migration, load_migrations
@@ -18,6 +18,7 @@ from mesh.migrations import Migration, load_migrations
 __all__ = [
     "ALL_TOPICS",
     "MIGRATIONS",
+    "BatchEventHandler",
     "Event",
     "EventConsumer",
     "EventHandler",
@@ -26,6 +27,7 @@ __all__ = [
     "InMemoryProcessedEvents",
     "Outbox",
     "OutboxRelay",
+    "OutgoingRecord",
     "PostgresProcessedEvents",
     "ProcessedEvents",
     "RetryPolicy",

@@ -3,7 +3,7 @@
 `Outbox.add(conn, event)` writes the event in the caller's transaction, so the event exists
 if and only if the state change committed. `OutboxRelay.run()` publishes unpublished rows
 in id order and marks them in one transaction: it locks a batch (`FOR UPDATE SKIP
-LOCKED`), publishes each row (acks=all), then sets `published_at` and commits. If the
+LOCKED`), publishes the rows together (acks=all), then sets `published_at` and commits. If the
 process dies after publishing but before the commit, the locks vanish with the connection
 and the rows are published again: at-least-once, never lost. Consumers dedupe on
 `event_id` (`mesh.events.dedupe`), so together with the idempotent producer each event
@@ -19,7 +19,7 @@ import uuid
 from typing import Any, Final
 
 from mesh.events.envelope import Event, headers_for, topic_for
-from mesh.events.publisher import EventPublisher
+from mesh.events.publisher import EventPublisher, OutgoingRecord
 
 __all__ = ["Outbox", "OutboxRelay"]
 
@@ -93,13 +93,18 @@ class OutboxRelay:
                 "WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
                 self._batch_size,
             )
-            for row in rows:
-                await self._publisher.send(
-                    row["topic"],
-                    key=row["key"],
-                    value=row["payload"],
-                    headers=[(k, v.encode()) for k, v in json.loads(row["headers"])],
-                )
+            # One produce request for the batch, not one round trip per row.
+            await self._publisher.send_many(
+                [
+                    OutgoingRecord(
+                        row["topic"],
+                        key=row["key"],
+                        value=row["payload"],
+                        headers=[(k, v.encode()) for k, v in json.loads(row["headers"])],
+                    )
+                    for row in rows
+                ]
+            )
             if rows:
                 await conn.execute(
                     "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",

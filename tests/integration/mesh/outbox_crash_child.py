@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from mesh.events import EventPublisher, OutboxRelay
+from mesh.events.publisher import OutgoingRecord
 
 
 class FreezingPublisher(EventPublisher):
@@ -19,17 +20,10 @@ class FreezingPublisher(EventPublisher):
         super().__init__(bootstrap, client_id="outbox-crash-test")
         self._left = rows
 
-    async def send(
-        self,
-        topic: str,
-        *,
-        key: bytes | None,
-        value: bytes,
-        headers: Sequence[tuple[str, bytes]] = (),
-    ) -> None:
-        await super().send(topic, key=key, value=value, headers=headers)
-        self._left -= 1
-        if self._left == 0:
+    async def send_many(self, records: Sequence[OutgoingRecord]) -> None:
+        await super().send_many(records)
+        self._left -= len(records)
+        if self._left <= 0:
             sys.stdout.write("PUBLISHED\n")
             sys.stdout.flush()
             await asyncio.Event().wait()  # frozen inside the relay's transaction

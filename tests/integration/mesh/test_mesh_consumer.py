@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -17,6 +17,7 @@ from mesh.events import (
     Event,
     EventConsumer,
     EventPublisher,
+    HandlerDedupes,
     PostgresProcessedEvents,
     ProcessedEvents,
     RetryPolicy,
@@ -26,6 +27,7 @@ from mesh.events import (
     new_event,
 )
 from mesh.events.envelope import headers_for
+from mesh.events.publisher import OutgoingRecord
 
 pytestmark = pytest.mark.integration
 
@@ -175,6 +177,76 @@ async def test_failing_and_undecodable_records_are_dead_lettered(
         "SELECT count(*) FROM processed_events WHERE event_id = $1", poison.event_id
     )
     assert marked == 0
+
+
+class BatchRecorder:
+    """A handler that takes batches: records each call; fails batches holding `poison`."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+        self.singles: list[str] = []
+
+    async def __call__(self, item: Event) -> None:
+        if item.user_registered.user_id == "poison":
+            raise ValueError("cannot handle poison")
+        self.singles.append(item.user_registered.user_id)
+
+    async def handle_batch(self, events: Sequence[Event]) -> None:
+        users = [item.user_registered.user_id for item in events]
+        if "poison" in users:
+            raise ValueError("a batch with poison")
+        self.batches.append(users)
+
+    def handled(self) -> list[str]:
+        return [user for batch in self.batches for user in batch] + self.singles
+
+
+async def test_a_batch_handler_takes_what_was_fetched_in_one_call_and_offsets_are_committed(
+    kafka_bootstrap: str, publisher: EventPublisher, topic: str
+) -> None:
+    users = [f"u{i}" for i in range(30)]
+    # Sent before the consumer starts, all on one partition: its first fetch holds several.
+    await publisher.send_many(
+        [
+            OutgoingRecord(topic, key=b"k", value=e.SerializeToString(), headers=headers_for(e))
+            for e in map(event, users)
+        ]
+    )
+    recorder = BatchRecorder()
+    group = f"group-{topic}"
+    async with consuming(kafka_bootstrap, topic, group, recorder, HandlerDedupes(), publisher):
+        await wait_for(lambda: len(recorder.handled()) >= len(users))
+    assert recorder.handled() == users  # in order, each once
+    assert any(len(batch) > 1 for batch in recorder.batches)
+
+    # Everything handled was committed: a restarted member of the group gets only what is new.
+    await send(publisher, topic, event("late"))
+    again = BatchRecorder()
+    async with consuming(kafka_bootstrap, topic, group, again, HandlerDedupes(), publisher):
+        await wait_for(lambda: again.handled() == ["late"])
+        await asyncio.sleep(1.0)
+    assert again.handled() == ["late"]
+
+
+async def test_a_failed_batch_is_handled_one_by_one_and_only_the_bad_event_dead_lettered(
+    kafka_bootstrap: str, publisher: EventPublisher, topic: str, topic_reader: Any
+) -> None:
+    names = ["a", "b", "poison", "c"]
+    await publisher.send_many(
+        [
+            OutgoingRecord(topic, key=b"k", value=e.SerializeToString(), headers=headers_for(e))
+            for e in map(event, names)
+        ]
+    )
+    recorder = BatchRecorder()
+    async with consuming(
+        kafka_bootstrap, topic, f"group-{topic}", recorder, HandlerDedupes(), publisher
+    ):
+        await wait_for(lambda: sorted(recorder.handled()) == ["a", "b", "c"])
+    # The batch holding the poison failed: its events came one by one.
+    assert "c" in recorder.singles
+    dead = await topic_reader(dlq_topic(topic), lambda records: len(records) >= 1)
+    assert [Event.FromString(r.value).user_registered.user_id for r in dead] == ["poison"]
 
 
 async def test_ensure_topics_creates_only_the_missing_ones(
