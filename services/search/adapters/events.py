@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from mesh.events import Event
 
@@ -21,17 +22,31 @@ logger = logging.getLogger(__name__)
 
 
 class IndexEvents:
-    """The event consumer's handler: event -> change -> the index updater."""
+    """The event consumer's handler: event -> change -> the index updater.
+
+    It takes a fetched batch at once too (`mesh.events.BatchEventHandler`): the batch's
+    changes are written together, one write per product.
+    """
 
     def __init__(self, updater: IndexUpdater) -> None:
         self._updater = updater
 
-    async def handle(self, event: Event) -> None:
+    @property
+    def handle(self) -> IndexEvents:
+        """What the consumer is given: this handler, which also takes batches."""
+        return self
+
+    async def __call__(self, event: Event) -> None:
         target = change_for(event)
         if target is None:
             logger.debug("ignoring %s", event.event_type)
             return
         await self._updater.apply(*target)
+
+    async def handle_batch(self, events: Sequence[Event]) -> None:
+        await self._updater.apply_many(
+            [target for target in map(change_for, events) if target is not None]
+        )
 
 
 def change_for(event: Event) -> tuple[str, Change] | None:

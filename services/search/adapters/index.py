@@ -64,6 +64,10 @@ class ProductIndex(SearchIndex):
         The first index has a fixed name, so replicas starting together create it once.
         """
         if await self._es.indices.exists_alias(name=self.alias):
+            # Indices made before SETTINGS dropped its refresh interval get the default too.
+            await self._es.indices.put_settings(
+                index=self.alias, settings={"index": {"refresh_interval": None}}
+            )
             return False
         try:
             await self._es.indices.create(
@@ -144,6 +148,71 @@ class ProductIndex(SearchIndex):
             if isinstance(error, ApiError) and not _busy_or_down(error.meta.status):
                 raise
             raise IndexUnavailable(str(error)) from error
+
+    async def apply_many(self, changes: Sequence[tuple[str, Change]]) -> None:
+        """Applies one change per product to every index being written: one read of the
+        documents and one bulk of conditional writes per index (conflicts go one by one)."""
+        try:
+            targets = await self.write_targets()
+            if not targets:
+                raise RuntimeError(f"no index behind {self.alias}; the service creates it at start")
+            for index in targets:
+                await self.apply_many_to(index, changes)
+        except (TransportError, ApiError) as error:
+            if isinstance(error, ApiError) and not _busy_or_down(error.meta.status):
+                raise
+            raise IndexUnavailable(str(error)) from error
+
+    async def apply_many_to(self, index: str, changes: Sequence[tuple[str, Change]]) -> None:
+        try:
+            stored = await self._es.mget(index=index, ids=[pid for pid, _ in changes])
+        except NotFoundError as error:
+            if _index_missing(error):
+                return  # replaced and deleted meanwhile: nothing reads it any more
+            raise
+        operations: list[dict[str, Any]] = []
+        written: list[tuple[str, Change]] = []
+        for (product_id, change), found in zip(changes, stored["docs"], strict=True):
+            if found.get("error"):
+                if _missing_index_item(found):
+                    return  # replaced and deleted meanwhile
+                raise RuntimeError(f"reading {product_id} from {index} failed: {found['error']}")
+            current = found["_source"] if found.get("found") else None
+            updated = change(current)
+            if updated is None:
+                continue  # nothing the index shows would change: no write at all
+            if current is None:
+                operations.append({"create": {"_index": index, "_id": product_id}})
+            else:
+                operations.append(
+                    {
+                        "index": {
+                            "_index": index,
+                            "_id": product_id,
+                            "if_seq_no": found["_seq_no"],
+                            "if_primary_term": found["_primary_term"],
+                        }
+                    }
+                )
+            operations.append(updated)
+            written.append((product_id, change))
+        if not operations:
+            return
+        response = await self._es.bulk(operations=operations)
+        if not response["errors"]:
+            return
+        for item, (product_id, change) in zip(response["items"], written, strict=True):
+            outcome = next(iter(item.values()))
+            status = outcome["status"]
+            if status == 409:
+                # Written by someone else since the read: read again, apply again.
+                await self.apply_to(index, product_id, change)
+            elif _missing_index_item(outcome):
+                continue
+            elif status >= 300:
+                if _busy_or_down(status):
+                    raise IndexUnavailable(f"indexing {product_id}: {outcome.get('error')}")
+                raise RuntimeError(f"indexing {product_id} failed: {outcome.get('error')}")
 
     async def apply_to(self, index: str, product_id: str, change: Change) -> None:
         for _ in range(MAX_WRITE_ATTEMPTS):
@@ -226,6 +295,12 @@ class ProductIndex(SearchIndex):
 
 def _busy_or_down(status: int) -> bool:
     return status == 429 or status >= 500
+
+
+def _missing_index_item(outcome: dict[str, Any]) -> bool:
+    """A bulk or mget item refused because its index is gone."""
+    error = outcome.get("error")
+    return isinstance(error, dict) and error.get("type") == "index_not_found_exception"
 
 
 def _index_missing(error: NotFoundError) -> bool:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+# No explicit refresh_interval: Elasticsearch's default refreshes every second while the
+# index is being searched and not at all while nobody searches it (a search then waits for
+# one refresh), so a stream of stock changes with no shopper searching costs no new segments.
 SETTINGS: Final[dict[str, Any]] = {
     "number_of_shards": 1,
     "number_of_replicas": 0,
-    "refresh_interval": "500ms",
 }
 
 MAPPINGS: Final[dict[str, Any]] = {

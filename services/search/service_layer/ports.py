@@ -29,6 +29,13 @@ class IndexWriter(Protocol):
         Raises IndexUnavailable when the index is away or busy.
         """
 
+    async def apply_many(self, changes: Sequence[tuple[str, Change]]) -> None:
+        """Applies each change (one per product) like `apply`, in one round of writes.
+
+        Raises IndexUnavailable when the index is away or busy; applying them all again is
+        harmless (changes are idempotent by version).
+        """
+
 
 class SearchIndex(abc.ABC):
     """The alias searches read, and the indices behind it that a reindex replaces."""

@@ -1,5 +1,6 @@
 """Which document change each event makes."""
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import cast
 
@@ -46,11 +47,17 @@ def event(payload: message.Message, aggregate: str, version: int) -> Event:
 class MemoryIndex:
     def __init__(self) -> None:
         self.docs: dict[str, Source] = {}
+        self.writes: list[str] = []
 
     async def apply(self, product_id: str, change: Change) -> None:
         updated = change(self.docs.get(product_id))
         if updated is not None:
             self.docs[product_id] = updated
+            self.writes.append(product_id)
+
+    async def apply_many(self, changes: Sequence[tuple[str, Change]]) -> None:
+        for product_id, change in changes:
+            await self.apply(product_id, change)
 
 
 async def test_catalog_and_review_events_feed_one_document() -> None:
@@ -81,6 +88,44 @@ async def test_catalog_and_review_events_feed_one_document() -> None:
 
     await updater.handle(event(events_pb2.ProductDeleted(product_id="p1", version=3), "product", 3))
     assert index.docs["p1"]["deleted"]
+
+
+def stream() -> list[Event]:
+    """A product's life in events, with a stale update and a replay in between."""
+    created = event(events_pb2.ProductCreated(product=product(1)), "product", 1)
+    return [
+        created,
+        event(events_pb2.StockChanged(product_id="p1", inventory=2, version=2), "product", 2),
+        event(events_pb2.ProductUpdated(product=product(1, "Stale")), "product", 1),
+        event(events_pb2.ProductUpdated(product=product(3, "Big Mug")), "product", 3),
+        created,
+        event(events_pb2.StockChanged(product_id="p1", inventory=0, version=4), "product", 4),
+        event(events_pb2.StockChanged(product_id="p1", inventory=7, version=3), "product", 3),
+    ]
+
+
+async def test_a_batch_makes_the_same_document_as_its_events_one_by_one_in_one_write() -> None:
+    one_by_one = MemoryIndex()
+    for e in stream():
+        await IndexEvents(IndexUpdater(one_by_one)).handle(e)
+    batched = MemoryIndex()
+    other = event(events_pb2.StockChanged(product_id="p2", inventory=5, version=1), "product", 1)
+    other.aggregate_id = "p2"
+    await IndexEvents(IndexUpdater(batched)).handle_batch([*stream(), other])
+
+    assert batched.docs["p1"] == one_by_one.docs["p1"]
+    assert (batched.docs["p1"]["name"], batched.docs["p1"]["inventory"]) == ("Big Mug", 0)
+    assert batched.writes == ["p1", "p2"]  # one write per product
+    assert len(one_by_one.writes) == 4  # stale, replayed and older events wrote nothing
+
+
+async def test_a_batch_that_changes_nothing_writes_nothing() -> None:
+    index = MemoryIndex()
+    updater = IndexEvents(IndexUpdater(index))
+    await updater.handle_batch(stream())
+    index.writes.clear()
+    await updater.handle_batch(stream())  # all of it again, as after a redelivery
+    assert index.writes == []
 
 
 def test_other_events_are_ignored() -> None:
