@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install lock gen lint test test-unit test-contract test-deploy test-integration test-e2e test-browser test-schemathesis test-observability up up-observability down bench up-mesh test-mesh
+.PHONY: install lock gen lint test test-unit test-contract test-deploy test-integration test-e2e test-browser test-schemathesis test-observability up up-observability down bench bench-checkout-cost up-mesh test-mesh
 
 # Exact versions with hashes of everything .venv holds (runtime, dev extra, launcher).
 LOCK := requirements/dev.txt
@@ -94,3 +94,7 @@ test-mesh: install
 ## bench: the side-by-side benchmark (BENCH_QUICK=1 for a short run); tables in bench/results/
 bench: install
 	$(PY) -m bench.run
+
+## bench-checkout-cost: CPU per checkout of every process of the platform (bench/README.md)
+bench-checkout-cost: install
+	$(PY) -m bench.checkout_cost
