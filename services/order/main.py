@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from shop.cart.v1 import cart_pb2_grpc
 from shop.catalog.v1 import catalog_pb2_grpc
 from shop.order.v1 import order_pb2, order_pb2_grpc
@@ -11,6 +9,7 @@ from shop.payment.v1 import payment_pb2_grpc
 
 from mesh.bootstrap import Runtime
 from mesh.clients import CallAs
+from mesh.clock import utc_now
 from mesh.events import EventPublisher, Outbox, OutboxRelay, new_event
 from mesh.postgres import open_pool, pool_probe
 from mesh.server import ServiceSpec
@@ -29,10 +28,6 @@ from .settings import Settings
 SERVICE_NAME = order_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 async def build(runtime: Runtime, *, faults: FaultHook = no_faults) -> ServiceSpec:
     """`faults` lets crash tests stop the saga at a named step; production passes none."""
     settings = Settings.from_env(runtime.environ)
@@ -42,7 +37,7 @@ async def build(runtime: Runtime, *, faults: FaultHook = no_faults) -> ServiceSp
         settings.database_url,
         package="services.order",
         min_size=2,
-        max_size=settings.database_pool_size,
+        max_size=settings.db_pool_max_size,
     )
     runtime.cleanup.push_async_callback(pool.close)
     publisher = EventPublisher(

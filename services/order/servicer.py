@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-from datetime import datetime
 from typing import Any
 
 from grpc import aio
 from shop.order.v1 import order_pb2, order_pb2_grpc
 
 from mesh.auth import current_identity
-from mesh.errors import FieldViolation, InvalidArgumentError
 
 from .adapters.protos import address_from_proto, order_to_proto, status_from_proto
 from .domain.idempotency import IDEMPOTENCY_HEADER, CheckoutRequest
 from .service_layer.orders import Orders
-from .service_layer.store import OrderQuery, PageCursor
+from .service_layer.store import OrderQuery
 
 Context = aio.ServicerContext[Any, Any]
 DEFAULT_PAGE_SIZE = 20
@@ -53,11 +49,11 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
             current_identity(),
             query,
             request.page_size or DEFAULT_PAGE_SIZE,
-            decode_page_token(request.page_token),
+            request.page_token,
         )
         return order_pb2.ListOrdersResponse(
             orders=[order_to_proto(order) for order in page.orders],
-            next_page_token=encode_page_token(page.next_cursor),
+            next_page_token=page.next_page_token,
             total_size=page.total_size,
         )
 
@@ -83,30 +79,3 @@ def _metadata_value(context: Context, key: str) -> str | None:
         if name == key:
             return value if isinstance(value, str) else value.decode("ascii", "replace")
     return None
-
-
-def encode_page_token(cursor: PageCursor | None) -> str:
-    if cursor is None:
-        return ""
-    raw = f"{cursor.created_at.isoformat()}|{cursor.order_id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-def decode_page_token(token: str) -> PageCursor | None:
-    if not token:
-        return None
-    try:
-        created_at, _, order_id = base64.urlsafe_b64decode(token).decode().partition("|")
-        cursor = PageCursor(datetime.fromisoformat(created_at), order_id)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise _bad_page_token() from None
-    if not order_id or cursor.created_at.tzinfo is None:
-        raise _bad_page_token()
-    return cursor
-
-
-def _bad_page_token() -> InvalidArgumentError:
-    return InvalidArgumentError(
-        "the page token is malformed",
-        violations=[FieldViolation("page_token", "use next_page_token of the previous page")],
-    )

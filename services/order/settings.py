@@ -21,7 +21,7 @@ _CURRENCY = re.compile(r"[A-Z]{3}")
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str
-    database_pool_size: int
+    db_pool_max_size: int
     kafka_bootstrap_servers: str
     kafka_security: KafkaSecurity
     currency: str
@@ -45,7 +45,7 @@ class Settings:
                 ("postgresql", "postgres"),
                 "postgresql://postgres@localhost:15432/shop_order",
             ),
-            database_pool_size=env.integer("DATABASE_POOL_SIZE", 20, minimum=2),
+            db_pool_max_size=env.pool_max_size(20, minimum=2),
             kafka_bootstrap_servers=env.address("KAFKA_BOOTSTRAP_SERVERS", "localhost:19092"),
             kafka_security=KafkaSecurity.from_env(environ),
             currency=currency,

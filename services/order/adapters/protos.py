@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Final
 
@@ -10,6 +11,7 @@ from shop.common.v1 import common_pb2
 from shop.events.v1 import events_pb2
 from shop.order.v1 import order_pb2
 
+from mesh.clock import to_timestamp
 from mesh.money import from_minor_units
 
 from ..domain.model import Address, Order, OrderEvent, OrderEventType, OrderStatus
@@ -40,10 +42,14 @@ def address_from_proto(address: common_pb2.Address) -> Address:
     )
 
 
+def address_to_proto(address: Address) -> common_pb2.Address:
+    # The domain's Address has exactly the proto's fields.
+    return common_pb2.Address(**dataclasses.asdict(address))
+
+
 def order_to_proto(order: Order) -> order_pb2.Order:
     currency = order.currency
-    address = order.shipping_address
-    message = order_pb2.Order(
+    return order_pb2.Order(
         id=order.id,
         user_id=order.user_id,
         status=_STATUS_TO_PROTO[order.status],
@@ -61,21 +67,12 @@ def order_to_proto(order: Order) -> order_pb2.Order:
         tax=from_minor_units(currency, order.totals.tax),
         shipping=from_minor_units(currency, order.totals.shipping),
         total=from_minor_units(currency, order.totals.total),
-        shipping_address=common_pb2.Address(
-            name=address.name,
-            line1=address.line1,
-            line2=address.line2,
-            city=address.city,
-            region=address.region,
-            postal_code=address.postal_code,
-            country_code=address.country_code,
-        ),
+        shipping_address=address_to_proto(order.shipping_address),
         payment_id=order.payment_id,
         failure_reason=order.status_reason,
+        create_time=to_timestamp(order.created_at),
+        update_time=to_timestamp(order.updated_at),
     )
-    message.create_time.FromDatetime(order.created_at)
-    message.update_time.FromDatetime(order.updated_at)
-    return message
 
 
 def event_payload(event: OrderEvent) -> message.Message:

@@ -8,11 +8,14 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from mesh import rbac
-from mesh.auth.identity import Identity
+from mesh.auth.identity import Identity, require_permission, require_self_or_permission
 from mesh.context import current_request, request_scope
-from mesh.errors import NotFoundError, PermissionDeniedError
+from mesh.errors import NotFoundError
+from mesh.pagination import INSTANT_AND_ID, InstantAndId
+from mesh.tasks import DetachedTasks
 
 from ..domain.checkout import order_lines
 from ..domain.idempotency import CheckoutRequest, IdempotencyRecord, require_key
@@ -28,7 +31,7 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class OrderPage:
     orders: Sequence[Order]
-    next_cursor: PageCursor | None
+    next_page_token: str
     total_size: int
 
 
@@ -52,13 +55,14 @@ class Orders:
         self._currency = currency
         self._clock = clock
         self._new_order_id = new_order_id
-        self._running: set[asyncio.Task[Order | None]] = set()
+        # Checkouts run detached from their request (see _finish).
+        self._running = DetachedTasks(on_failure=_log_stopped_checkout)
 
     async def place_order(
         self, caller: Identity, request: CheckoutRequest, idempotency_key: str | None
     ) -> Order:
         """Same key + same request returns the same order and never charges twice."""
-        _require_self_or(caller, request.user_id, rbac.ORDERS_WRITE)
+        require_self_or_permission(request.user_id, rbac.ORDERS_WRITE, caller)
         key = require_key(idempotency_key)
         request_hash = request.fingerprint()
         record = await self._store.idempotency_record(request.user_id, key)
@@ -77,29 +81,32 @@ class Orders:
         return order
 
     async def list_orders(
-        self, caller: Identity, query: OrderQuery, page_size: int, after: PageCursor | None
+        self, caller: Identity, query: OrderQuery, page_size: int, page_token: str
     ) -> OrderPage:
-        """Newest first; everyone's orders (user_id None) only for holders of orders:read."""
+        """Newest first; everyone's orders (user_id None) only for holders of orders:read.
+        A page token continues only the listing (user and status) it was issued for."""
         if query.user_id is None:
-            _require_permission(caller, rbac.ORDERS_READ)
+            require_permission(rbac.ORDERS_READ, caller)
         else:
-            _require_self_or(caller, query.user_id, rbac.ORDERS_READ)
+            require_self_or_permission(query.user_id, rbac.ORDERS_READ, caller)
+        after = decode_page_token(page_token, query)
         orders = await self._store.list_orders(query, page_size + 1, after)
         total = await self._store.count(query)
         if len(orders) <= page_size:
-            return OrderPage(orders, None, total)
+            return OrderPage(orders, "", total)
         last = orders[page_size - 1]
-        return OrderPage(orders[:page_size], PageCursor(last.created_at, last.id), total)
+        next_page = PageCursor(last.created_at, last.id)
+        return OrderPage(orders[:page_size], encode_page_token(next_page, query), total)
 
     async def cancel_order(self, caller: Identity, order_id: str, reason: str) -> Order:
         """Refund and release; cancelling a cancelled order returns it unchanged."""
         order = await self.get_order(caller, order_id)
-        _require_self_or(caller, order.user_id, rbac.ORDERS_CANCEL)
+        require_self_or_permission(order.user_id, rbac.ORDERS_CANCEL, caller)
         return await self._saga.cancel(order.id, reason or "cancelled by request")
 
     async def purchase_of(self, caller: Identity, user_id: str, product_id: str) -> str | None:
         """Id of a paid order of the user containing the product (verified-purchase check)."""
-        _require_self_or(caller, user_id, rbac.ORDERS_READ)
+        require_self_or_permission(user_id, rbac.ORDERS_READ, caller)
         return await self._store.paid_order_with(user_id, product_id)
 
     async def drain(self, timeout_seconds: float) -> None:
@@ -107,12 +114,7 @@ class Orders:
 
         Stopping one is safe: its last step is persisted and recovery takes it from there.
         """
-        if not self._running:
-            return
-        _, pending = await asyncio.wait(set(self._running), timeout=timeout_seconds)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        await self._running.drain(timeout_seconds)
 
     async def _create(
         self, caller: Identity, request: CheckoutRequest, key: str, request_hash: str
@@ -146,23 +148,10 @@ class Orders:
     async def _finish(self, order_id: str) -> Order:
         # The saga runs in its own task: a client that disconnects or times out must not
         # cancel it halfway; the order is then finished here and read back with GetOrder.
-        task = asyncio.create_task(self._run_detached(order_id), name=f"checkout-{order_id}")
-        self._running.add(task)
-        task.add_done_callback(self._forget)
-        order = await asyncio.shield(task)
+        order = await self._running.run(self._run_detached(order_id), name=f"checkout-{order_id}")
         if order is None:
             raise LookupError(f"saga lock for order {order_id} was not granted")
         return order
-
-    def _forget(self, task: asyncio.Task[Order | None]) -> None:
-        self._running.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            # Also seen by the request when it is still waiting; logged here for when it is not.
-            logger.warning(
-                "checkout %s stopped early; recovery resumes it: %r",
-                task.get_name(),
-                task.exception(),
-            )
 
     async def _run_detached(self, order_id: str) -> Order | None:
         # Downstream calls normally inherit the caller's deadline; the saga must not, or a
@@ -178,19 +167,22 @@ def _is_self_or(caller: Identity, user_id: str, permission: str) -> bool:
     return caller.subject == user_id or caller.has_permission(permission)
 
 
-def _require_permission(caller: Identity, permission: str) -> None:
-    if not caller.has_permission(permission):
-        raise PermissionDeniedError(
-            f"permission {permission} is required",
-            reason="MISSING_PERMISSION",
-            metadata={"permission": permission},
-        )
+def encode_page_token(cursor: PageCursor | None, query: OrderQuery) -> str:
+    """The token of the page after `cursor`; "" when there is none."""
+    position = None if cursor is None else InstantAndId(cursor.created_at, cursor.order_id)
+    return INSTANT_AND_ID.encode(position, query=_listing(query))
 
 
-def _require_self_or(caller: Identity, user_id: str, permission: str) -> None:
-    if not _is_self_or(caller, user_id, permission):
-        raise PermissionDeniedError(
-            f"only the user themselves or a holder of {permission} may do this",
-            reason="MISSING_PERMISSION",
-            metadata={"permission": permission},
-        )
+def decode_page_token(token: str, query: OrderQuery) -> PageCursor | None:
+    """INVALID_ARGUMENT on `page_token` for a foreign token or one of another listing."""
+    position = INSTANT_AND_ID.decode(token, query=_listing(query))
+    return None if position is None else PageCursor(position.at, position.id)
+
+
+def _listing(query: OrderQuery) -> str:
+    return f"{query.user_id or ''}|{query.status or ''}"
+
+
+def _log_stopped_checkout(task: asyncio.Task[Any], error: BaseException) -> None:
+    # Also seen by the request when it is still waiting; logged here for when it is not.
+    logger.warning("checkout %s stopped early; recovery resumes it: %r", task.get_name(), error)

@@ -187,7 +187,7 @@ async def test_many_concurrent_checkouts_share_a_small_pool(
     for shopper in shoppers:
         downstream.cart.carts[shopper] = [("mug", 1)]
     downstream.catalog.products["mug"] = ("Mug", MUG_PRICE, len(shoppers))
-    async with start_order(DATABASE_POOL_SIZE="3") as running:
+    async with start_order(DATABASE_POOL_MAX_SIZE="3") as running:
         channel, orders = stub(running)
         async with channel:
             placed = await asyncio.wait_for(

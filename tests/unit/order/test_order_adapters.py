@@ -27,13 +27,13 @@ from services.order.domain.model import (
     OrderStatus,
 )
 from services.order.domain.pricing import PricingPolicy
+from services.order.service_layer.orders import decode_page_token, encode_page_token
 from services.order.service_layer.ports import (
     ChargeStatus,
     DownstreamUnavailable,
     ReservationRejected,
 )
-from services.order.service_layer.store import PageCursor
-from services.order.servicer import decode_page_token, encode_page_token
+from services.order.service_layer.store import OrderQuery, PageCursor
 from services.order.settings import Settings
 
 NOW = datetime(2026, 1, 1, 12, 30, tzinfo=UTC)
@@ -212,11 +212,27 @@ async def test_a_cart_with_unpriced_items_gives_no_offers() -> None:
 
 def test_page_tokens_round_trip_and_garbage_is_a_field_violation() -> None:
     cursor = PageCursor(NOW + timedelta(microseconds=7), "o1")
-    assert decode_page_token(encode_page_token(cursor)) == cursor
-    assert decode_page_token("") is None
+    adas = OrderQuery(user_id="ada")
+    assert decode_page_token(encode_page_token(cursor, adas), adas) == cursor
+    assert encode_page_token(None, adas) == ""
+    assert decode_page_token("", adas) is None
     for garbage in ("%%%", "bm90IGEgY3Vyc29y"):
         with pytest.raises(InvalidArgumentError) as raised:
-            decode_page_token(garbage)
+            decode_page_token(garbage, adas)
+        assert [v.field for v in raised.value.violations] == ["page_token"]
+
+
+def test_a_page_token_continues_only_the_listing_it_was_issued_for() -> None:
+    cursor = PageCursor(NOW, "o1")
+    token = encode_page_token(cursor, OrderQuery(user_id="ada"))
+    for other in (
+        OrderQuery(user_id="bob"),
+        OrderQuery(),
+        OrderQuery(user_id="ada", status=OrderStatus.PAID),
+    ):
+        with pytest.raises(InvalidArgumentError) as raised:
+            decode_page_token(token, other)
+        assert raised.value.reason == "INVALID_PAGE_TOKEN"
         assert [v.field for v in raised.value.violations] == ["page_token"]
 
 

@@ -435,9 +435,9 @@ async def test_customers_see_only_their_own_orders_and_staff_see_all() -> None:
     with pytest.raises(NotFoundError):
         await orders.cancel_order(BOB, placed.id, "")
     with pytest.raises(PermissionDeniedError):
-        await orders.list_orders(BOB, OrderQuery(user_id="ada"), 10, None)
+        await orders.list_orders(BOB, OrderQuery(user_id="ada"), 10, "")
     with pytest.raises(PermissionDeniedError):
-        await orders.list_orders(ADA, OrderQuery(), 10, None)
+        await orders.list_orders(ADA, OrderQuery(), 10, "")
 
 
 async def test_listing_pages_newest_first() -> None:
@@ -450,13 +450,13 @@ async def test_listing_pages_newest_first() -> None:
         placed.append((await orders.place_order(ADA, request(), f"key-{n}")).id)
 
     seen: list[str] = []
-    cursor = None
+    token = ""
     while True:
-        page = await orders.list_orders(ADA, OrderQuery(user_id="ada"), 2, cursor)
+        page = await orders.list_orders(ADA, OrderQuery(user_id="ada"), 2, token)
         assert page.total_size == 5
         seen += [order.id for order in page.orders]
-        cursor = page.next_cursor
-        if cursor is None:
+        token = page.next_page_token
+        if not token:
             break
     assert seen == list(reversed(placed))
 
