@@ -12,6 +12,7 @@ from typing import Any
 
 from mesh import rbac
 from mesh.auth.identity import Identity, require_permission, require_self_or_permission
+from mesh.clock import Clock
 from mesh.context import current_request, request_scope
 from mesh.errors import NotFoundError
 from mesh.pagination import INSTANT_AND_ID, InstantAndId
@@ -22,7 +23,7 @@ from ..domain.idempotency import CheckoutRequest, IdempotencyRecord, require_key
 from ..domain.model import Order
 from ..domain.pricing import PricingPolicy
 from .ports import CartPort, CatalogPort
-from .saga import Clock, SagaRunner
+from .saga import SagaRunner
 from .store import IdempotencyConflict, OrderQuery, OrderStore, PageCursor
 
 logger = logging.getLogger(__name__)

@@ -7,7 +7,9 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from .saga import Clock, SagaRunner
+from mesh.clock import Clock
+
+from .saga import SagaRunner
 from .store import OrderStore
 
 logger = logging.getLogger(__name__)

@@ -12,7 +12,9 @@ import enum
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
+
+from mesh.clock import Clock
 
 from ..domain.model import Order, SagaStep, Transition
 from .ports import (
@@ -27,7 +29,6 @@ from .store import OrderStore, StaleSagaState
 
 logger = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 ABANDONED_REASON = "checkout did not reach payment in time"
 
 
