@@ -1,5 +1,6 @@
-"""Every service talks to Kafka as the environment says: its settings read the mesh's
-KafkaSecurity once, and its `build` hands that to every publisher and consumer it makes."""
+"""The services read the settings they share the same way: Kafka security as the mesh's
+KafkaSecurity (and `build` hands it to every publisher and consumer it makes), the PostgreSQL
+pool size with Env.pool_max_size (both spellings of the variable)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from mesh.roster import SERVICE_NAMES
 from mesh.settings import SettingsError
 
 ROOT = Path(__file__).resolve().parents[3]
+POSTGRES_SERVICES = [s for s in SERVICE_NAMES if (ROOT / "services" / s / "migrations").is_dir()]
 KAFKA_CLIENTS = {"EventPublisher", "EventConsumer"}
 SASL = {
     "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
@@ -62,3 +64,16 @@ def test_build_passes_the_security_to_every_kafka_client(service: str) -> None:
         security = [k.value for k in call.keywords if k.arg == "security"]
         assert len(security) == 1, f"{service}: line {call.lineno} has no security="
         assert ast.unparse(security[0]) == "settings.kafka_security", call.lineno
+
+
+def test_the_postgres_services_are_found() -> None:
+    assert sorted(POSTGRES_SERVICES) == ["analytics", "notification", "order", "payment", "user"]
+
+
+@pytest.mark.parametrize("service", POSTGRES_SERVICES)
+def test_pool_size_reads_both_spellings(service: str, tmp_path: Path) -> None:
+    assert _settings(service, {"DATABASE_POOL_MAX_SIZE": "6"}, tmp_path).db_pool_max_size == 6
+    assert _settings(service, {"DATABASE_POOL_SIZE": "5"}, tmp_path).db_pool_max_size == 5
+    with pytest.raises(SettingsError) as bad:
+        _settings(service, {"DATABASE_POOL_MAX_SIZE": "many"}, tmp_path)
+    assert bad.value.name == "DATABASE_POOL_MAX_SIZE"
