@@ -18,6 +18,9 @@ class TemplateRenderer:
             autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
+            # The templates ship with the code: no stat of three files per email to see
+            # whether one changed on disk.
+            auto_reload=False,
         )
         self._names = frozenset(self._env.list_templates())
 

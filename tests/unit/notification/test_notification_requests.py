@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
+from email.message import EmailMessage
+
 import pytest
 
 from mesh import rbac
@@ -171,7 +175,19 @@ def test_smtp_url_and_message() -> None:
         SmtpServer.from_url("smtp://localhost:10025"), "shop <a@b>", timeout_seconds=1
     )
 
-    message = sender.compose(Email("x@example.com", "Hi", "text", "<p>html</p>", "<id@shop>"))
+    composed = sender.compose(
+        Email("x@example.com", "Grüße, Zoë", "text ü", "<p>html</p>", "<id@shop>")
+    )
+    # As a receiver reads it.
+    message = email.message_from_bytes(composed.as_bytes(), policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
 
-    assert message["Message-ID"] == "<id@shop>"
-    assert message.get_body(("plain",)) is not None and message.get_body(("html",)) is not None
+    assert (message["Message-ID"], message["To"], message["From"]) == (
+        "<id@shop>",
+        "x@example.com",
+        "shop <a@b>",
+    )
+    assert message["Subject"] == "Grüße, Zoë"
+    plain, html = message.get_body(("plain",)), message.get_body(("html",))
+    assert isinstance(plain, EmailMessage) and isinstance(html, EmailMessage)
+    assert (plain.get_content(), html.get_content()) == ("text ü", "<p>html</p>")
