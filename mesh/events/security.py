@@ -70,9 +70,7 @@ class KafkaSecurity:
         }
         if self.protocol == "SASL_SSL":
             # Verifies the broker's certificate and host name (TLS 1.2 at least).
-            context = ssl.create_default_context(
-                cafile=str(self.ca_file) if self.ca_file else None
-            )
+            context = ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
             context.minimum_version = ssl.TLSVersion.TLSv1_2
             options["ssl_context"] = context
         return options
