@@ -18,7 +18,9 @@ changed it:
   products themselves come from the product entries above, so stock and price changes
   never stale a page. Pages are in Redis and, for `local_seconds`, in this process, which
   also keeps the generation that long: a product created through another replica may take
-  that long to appear in this replica's listings. No price or stock is held in-process.
+  that long to appear in this replica's listings. No price or stock is held in-process. A page
+  or count read in the second half of its `ttl_seconds` is reloaded in the background, so a
+  popular page does not expire under its readers (they would all wait for the store).
 
 Concurrent misses of one key are coalesced (`Coalescer`): a hundred readers of a cold page
 make one Redis read and, on a miss there, one store query; a write forgets the product's load
@@ -32,6 +34,7 @@ Hits, misses, errors and Redis latency are in /metrics (`catalog_cache_*`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import OrderedDict
@@ -76,7 +79,8 @@ class CacheMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.lookups = Counter(
             "catalog_cache_lookups",
-            "Catalog cache lookups by layer (local, redis), kind and result (hit, miss, error).",
+            "Catalog cache lookups by layer (local, redis), kind and result (hit, miss, error,"
+            " bypass; refresh: a page or count reloaded ahead of its expiry).",
             ("layer", "kind", "result"),
             registry=registry,
         )
@@ -156,6 +160,7 @@ class CachedCatalogStore(CatalogStore):
         # Redis entries already decoded, by their exact bytes: a popular product is read from
         # Redis on every call (so never stale) but parsed once per version, not per call.
         self._decoded: OrderedDict[bytes, Product | object] = OrderedDict()
+        self._refreshes: dict[str, asyncio.Future[Any]] = {}  # by key, one at a time
         self._product_loads: Coalescer[str, Product] = Coalescer()
         self._id_loads: Coalescer[str, list[str]] = Coalescer()
         self._count_loads: Coalescer[str, int] = Coalescer()
@@ -222,13 +227,15 @@ class CachedCatalogStore(CatalogStore):
     async def _load_ids(
         self, key: str, category: str, after: PageCursor | None, limit: int
     ) -> list[str]:
-        ids = await self._redis_value(key, "page", _decode_ids)
-        if ids is None:
+        async def reload() -> list[str]:
             page = await self._store.list_page(category, after, limit)
             await self._fill(page)
             ids = [p.id for p in page]
             await self._remember(key, ids, _encode_ids)
-        return ids
+            return ids
+
+        ids = await self._redis_value(key, "page", _decode_ids, reload)
+        return ids if ids is not None else await reload()
 
     async def count(self, category: str) -> int:
         key = f"{self._prefix}count:{await self._current_generation()}:{category}"
@@ -238,11 +245,13 @@ class CachedCatalogStore(CatalogStore):
         return total
 
     async def _load_count(self, key: str, category: str) -> int:
-        total = await self._redis_value(key, "count", int)
-        if total is None:
+        async def reload() -> int:
             total = await self._store.count(category)
             await self._remember(key, total, lambda n: str(n).encode())
-        return total
+            return total
+
+        total = await self._redis_value(key, "count", int, reload)
+        return total if total is not None else await reload()
 
     async def list_categories(self) -> list[Category]:
         key = f"{self._prefix}categories:{await self._current_generation()}"
@@ -368,15 +377,46 @@ class CachedCatalogStore(CatalogStore):
         self._metrics.count("local", kind, "miss" if hit is None else "hit")
         return hit
 
-    async def _redis_value(self, key: str, kind: str, decode: Callable[[bytes], T]) -> T | None:
-        raw = await self._redis.call("get", kind, self._redis.redis.get(key), None)
+    async def _redis_value(
+        self,
+        key: str,
+        kind: str,
+        decode: Callable[[bytes], T],
+        reload: Callable[[], Awaitable[T]],
+    ) -> T | None:
+        """The entry's value; one in the second half of its life is also reloaded in the
+        background, so a page read all the time never expires under its readers."""
+
+        async def get_with_ttl() -> list[Any]:
+            async with self._redis.redis.pipeline(transaction=False) as pipe:
+                pipe.get(key)
+                pipe.pttl(key)
+                return await pipe.execute()
+
+        raw, ms_left = await self._redis.call("get", kind, get_with_ttl(), [None, 0])
         if raw is None:
             self._metrics.count("redis", kind, "miss")
             return None
         self._metrics.count("redis", kind, "hit")
         value = decode(_as_bytes(raw))
         self._local_put(key, value)
+        if 0 <= ms_left < self._ttl_ms / 2:
+            self._refresh_ahead(key, kind, reload)
         return value
+
+    def _refresh_ahead(self, key: str, kind: str, reload: Callable[[], Awaitable[Any]]) -> None:
+        if key in self._refreshes:
+            return
+        self._metrics.count("redis", kind, "refresh")
+        refresh = asyncio.ensure_future(reload())
+        self._refreshes[key] = refresh
+        refresh.add_done_callback(lambda done: self._refreshed(key, done))
+
+    def _refreshed(self, key: str, refresh: asyncio.Future[Any]) -> None:
+        del self._refreshes[key]
+        error = None if refresh.cancelled() else refresh.exception()
+        if error is not None:  # the entry simply expires; the next reader loads it
+            logger.warning("catalog cache: refreshing %s failed: %s", key, error)
 
     async def _remember(self, key: str, value: T, encode: Callable[[T], bytes]) -> None:
         self._local_put(key, value)

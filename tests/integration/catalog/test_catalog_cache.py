@@ -182,3 +182,46 @@ async def test_a_hundred_readers_of_a_cold_page_make_one_store_read_each(
         assert counting.calls["get_many"] == 1
     finally:
         await redis.aclose()
+
+
+async def test_a_page_read_late_in_its_life_is_reloaded_before_it_expires(
+    database: Database, redis_url: str
+) -> None:
+    redis = Redis.from_url(redis_url, socket_timeout=0.25)
+    try:
+        counting = CountingStore(database, catalog_outbox(database), encode_event)
+        counting.calls = {}
+        metrics = CacheMetrics(CollectorRegistry())
+        namespace = f"catalog:{database.name}"
+        store = CachedCatalogStore(
+            counting,
+            RedisLayer(redis, metrics),
+            metrics,
+            namespace=namespace,
+            ttl_seconds=2.0,
+            local_seconds=0.0,
+        )
+        catalog = CatalogService(store)
+        mug = await catalog.create_product(STAFF, MUG)
+        await catalog.list_products("kitchen", 20, "")
+        assert counting.calls == {"list_page": 1, "count": 1}
+        await catalog.list_products("kitchen", 20, "")  # young entries: just read
+        assert counting.calls == {"list_page": 1, "count": 1}
+
+        await asyncio.sleep(1.2)  # past half of the two seconds
+        page = await catalog.list_products("kitchen", 20, "")  # answered from Redis at once
+        assert [p.id for p in page.products] == [mug.id]
+
+        async def shortest_page_life() -> int:
+            pages = [key async for key in redis.scan_iter(f"{namespace}:page:*")]
+            assert pages
+            return min([await redis.pttl(key) for key in pages])
+
+        for _ in range(50):  # the reload counts its store call before it writes the entry
+            if counting.calls == {"list_page": 2, "count": 2} and await shortest_page_life() > 1500:
+                break
+            await asyncio.sleep(0.02)
+        assert counting.calls == {"list_page": 2, "count": 2}  # reloaded in the background
+        assert await shortest_page_life() > 1500  # written again with a whole life
+    finally:
+        await redis.aclose()
