@@ -31,8 +31,10 @@ def shop(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.Com
     )
 
 
-def eventually_healthy(env: dict[str, str], tries: int = 10) -> subprocess.CompletedProcess[str]:
-    """`shop status`, repeated a little: a loaded CI machine can miss one health probe."""
+def eventually_healthy(env: dict[str, str], tries: int = 30) -> subprocess.CompletedProcess[str]:
+    """`shop status`, repeated for up to about two minutes: on a 2-core machine running other
+    platforms at the same time, Elasticsearch's `_cluster/health` has missed its 2 s probe for
+    over half a minute in a row while the JVM caught up."""
     for _ in range(tries - 1):
         status = shop(env, "status")
         if status.returncode == 0:
