@@ -18,6 +18,7 @@ from gateway.docs import DocsSite
 from gateway.edge.client import BotDetector, DeadlinePolicy
 from gateway.edge.cors import CorsPolicy
 from gateway.edge.ratelimit import MemoryCounter, RateLimiter, RedisCounter, WindowCounter
+from gateway.forwarding import ForwardingProof
 from gateway.observability import AccessLog, GatewayMetrics
 from gateway.openapi import build_openapi, contract_comments
 from gateway.pipeline import EdgeLimits, Pipeline
@@ -28,17 +29,24 @@ from gateway.storefront import Storefront, default_web_dir
 from gateway.transcoding.router import Router
 from gateway.transcoding.routes import Route, routes_from_services
 from gateway.upstream import Upstream, Upstreams, short_service_name
+from mesh.auth.forwarded import GATEWAY_WORKLOAD
 from mesh.auth.interceptor import TokenVerifier
 from mesh.auth.jwt import JwksCache, JwtVerifier
-from mesh.auth.user_service import UserServiceKeySource
+from mesh.auth.service_token import ServiceTokenProvider
+from mesh.auth.user_service import UserServiceKeySource, UserServiceTokenIssuer
 from mesh.auth.verified_tokens import CachingVerifier
 from mesh.clients import CallAs, ChannelFactory
 from mesh.logs import configure_logging
+from mesh.roster import entry_of
 from mesh.tracing import create_tracer_provider, trace_sample_ratio
 
 __all__ = ["build_app", "create_app", "discover_services"]
 
 _log = logging.getLogger(__name__)
+
+# The service that counts sign-ins per client address, so the one that gets the gateway's proof
+# of the address it forwards (gateway/forwarding.py).
+USER_SERVICE = entry_of("user").grpc_service
 
 
 def discover_services(package: str = "shop") -> list[ServiceDescriptor]:
@@ -62,20 +70,26 @@ def build_app(
     counter: WindowCounter | None = None,
     tracer_provider: TracerProvider | None = None,
     metrics: GatewayMetrics | None = None,
+    service_tokens: ServiceTokenProvider | None = None,
 ) -> GatewayApp:
-    """Routes and OpenAPI are built here, once; requests only dispatch."""
+    """Routes and OpenAPI are built here, once; requests only dispatch.
+
+    `service_tokens` defaults to the gateway's own tokens from the user service when
+    SERVICE_CLIENT_ID and SERVICE_CLIENT_SECRET are set."""
     routes = routes_from_services(services)
     provider = tracer_provider or create_tracer_provider("gateway", settings.otlp_endpoint)
     upstreams = upstream or Upstreams(settings.clients, short_service_name)
-    on_close = [upstreams.close]
+    # Keys and tokens come over the mesh's own client channel (GetJwks and IssueServiceToken
+    # are public: no token); channels open on first use.
+    channels = ChannelFactory(settings.clients, tracer_provider=provider)
+    on_close = [upstreams.close, channels.close]
     if verifier is None:
-        # Keys come over the mesh's own client channel (GetJwks is public: no token).
-        channels = ChannelFactory(settings.clients, tracer_provider=provider)
         keys = UserServiceKeySource(channels.channel("user", call_as=CallAs.ANONYMOUS))
         verifier = JwtVerifier(
             JwksCache(keys), issuer=settings.jwt_issuer, audience=settings.jwt_audience
         )
-        on_close.append(channels.close)
+    if service_tokens is None:
+        service_tokens = _gateway_tokens(settings, channels)
     if counter is None:
         if settings.redis_url:
             redis = Redis.from_url(
@@ -108,6 +122,7 @@ def build_app(
             settings.max_timeout_seconds,
             dict(settings.route_timeouts),
         ),
+        proof=ForwardingProof(service_tokens, [USER_SERVICE]),
     )
     return GatewayApp(
         pipeline=pipeline,
@@ -122,6 +137,28 @@ def build_app(
         storefront=Storefront(settings.web_dir or default_web_dir()),
         security_headers=SecurityHeaders(hsts_max_age=settings.hsts_max_age),
     )
+
+
+def _gateway_tokens(
+    settings: GatewaySettings, channels: ChannelFactory
+) -> ServiceTokenProvider | None:
+    client_id, secret = settings.clients.client_id, settings.clients.client_secret
+    if not client_id or not secret:
+        _log.warning(
+            "SERVICE_CLIENT_ID/SERVICE_CLIENT_SECRET are not set: the user service cannot trust "
+            "the client address the gateway forwards and counts sign-ins and sign-ups of every "
+            "client by the gateway's own address"
+        )
+        return None
+    if client_id != GATEWAY_WORKLOAD:
+        _log.warning(
+            "SERVICE_CLIENT_ID is %r: the user service trusts the forwarded client address only "
+            "with a token of %r",
+            client_id,
+            GATEWAY_WORKLOAD,
+        )
+    channel = channels.channel("user", call_as=CallAs.ANONYMOUS)
+    return ServiceTokenProvider(UserServiceTokenIssuer(channel, client_id, secret))
 
 
 def _ready_upstreams(routes: Sequence[Route], wanted: Sequence[str]) -> list[str]:

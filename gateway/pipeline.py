@@ -19,6 +19,7 @@ from gateway.edge.client import BotDetector, DeadlinePolicy, client_ip
 from gateway.edge.cors import CorsPolicy
 from gateway.edge.ratelimit import Decision, Limit, RateLimiter
 from gateway.errors import bad_request, http_status_of, status_from_trailers
+from gateway.forwarding import ForwardingProof
 from gateway.http import (
     BodyTooLarge,
     Headers,
@@ -34,6 +35,7 @@ from gateway.transcoding.response import render_response
 from gateway.transcoding.router import Match, MethodNotAllowed, NoRoute, Router
 from gateway.transcoding.routes import Route
 from gateway.upstream import Upstream
+from mesh.auth.forwarded import FORWARDED_FOR
 from mesh.auth.identity import Identity
 from mesh.auth.interceptor import TokenVerifier, authorize, bearer_token
 from mesh.errors import DomainError, to_rpc_status
@@ -83,6 +85,7 @@ class Pipeline:
         cors: CorsPolicy,
         bots: BotDetector,
         deadlines: DeadlinePolicy,
+        proof: ForwardingProof,
     ) -> None:
         self._router = router
         self._upstreams = upstreams
@@ -92,6 +95,7 @@ class Pipeline:
         self._cors = cors
         self._bots = bots
         self._deadlines = deadlines
+        self._proof = proof
         self._request_types = {
             route.grpc_path: message_factory.GetMessageClass(route.method.input_type)
             for route in router.routes
@@ -273,7 +277,9 @@ class Pipeline:
         identity: Identity | None,
         log: RequestLog,
     ) -> Message:
-        metadata = [("x-request-id", log.request_id), ("x-forwarded-for", log.client_ip)]
+        metadata = [("x-request-id", log.request_id), (FORWARDED_FOR, log.client_ip)]
+        # To the user service only: the gateway's token, which makes it trust x-forwarded-for.
+        metadata.extend(await self._proof.metadata(route.service_name))
         # W3C trace context of the request's span (the current one), for the service's span.
         carrier: dict[str, str] = {}
         propagate.inject(carrier)

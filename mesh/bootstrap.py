@@ -17,9 +17,9 @@ from grpc_health.v1.health import aio as health_aio
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
-from mesh.auth.jwt import JwksCache, JwtVerifier, KeySource
+from mesh.auth.jwt import KeySource
 from mesh.auth.service_token import ServiceTokenProvider
-from mesh.auth.verified_tokens import CachingVerifier
+from mesh.auth.verified_tokens import caching_verifier
 from mesh.clients import CallAs, ChannelFactory
 from mesh.health import HealthWatcher
 from mesh.logs import configure_logging
@@ -129,10 +129,8 @@ async def serve(
         key_source = spec.key_source or _user_service_keys(bootstrap_channels)
         # Each token verified once per process while valid: a checkout carries one token
         # through seven hops, and RS256 is most of the runtime's per-call cost.
-        verifier = CachingVerifier(
-            JwtVerifier(
-                JwksCache(key_source), issuer=settings.jwt_issuer, audience=settings.jwt_audience
-            )
+        verifier = caching_verifier(
+            key_source, issuer=settings.jwt_issuer, audience=settings.jwt_audience
         )
         health = health_aio.HealthServicer()
         server, port = create_server(

@@ -75,6 +75,7 @@ METHOD_CALLERS: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
                 "analytics",
                 "cart",
                 "catalog",
+                "gateway",
                 "notification",
                 "order",
                 "payment",

@@ -21,9 +21,9 @@ from collections.abc import Callable
 
 from mesh.auth.identity import Identity
 from mesh.auth.interceptor import TokenVerifier
-from mesh.auth.jwt import claims_of_verified
+from mesh.auth.jwt import JwksCache, JwtVerifier, KeySource, claims_of_verified
 
-__all__ = ["CachingVerifier"]
+__all__ = ["CachingVerifier", "caching_verifier"]
 
 
 class CachingVerifier:
@@ -59,6 +59,11 @@ class CachingVerifier:
             if len(self._entries) > self._max:
                 self._entries.popitem(last=False)
         return identity
+
+
+def caching_verifier(keys: KeySource, *, issuer: str, audience: str) -> CachingVerifier:
+    """The runtime's verification of a service's incoming tokens: RS256 against `keys`."""
+    return CachingVerifier(JwtVerifier(JwksCache(keys), issuer=issuer, audience=audience))
 
 
 def _expiry(token: str) -> float | None:

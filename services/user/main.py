@@ -9,6 +9,8 @@ from datetime import timedelta
 from redis.asyncio import Redis
 from shop.user.v1 import user_pb2, user_pb2_grpc
 
+from mesh.auth.forwarded import ClientAddresses
+from mesh.auth.verified_tokens import caching_verifier
 from mesh.bootstrap import Runtime
 from mesh.clock import utc_now
 from mesh.errors import InvalidArgumentError
@@ -100,7 +102,14 @@ async def build(runtime: Runtime) -> ServiceSpec:
         except InvalidArgumentError as error:
             problems = "; ".join(v.description for v in error.violations)
             raise SettingsError("SHOP_ADMIN_PASSWORD", problems) from None
-    servicer = UserServicer(accounts, auth, lambda: keys.jwks(utc_now()))
+    # The gateway's proof that it wrote x-forwarded-for is a service token, verified with this
+    # service's own keys as every other token is.
+    clients = ClientAddresses(
+        caching_verifier(
+            keys, issuer=runtime.settings.jwt_issuer, audience=runtime.settings.jwt_audience
+        )
+    )
+    servicer = UserServicer(accounts, auth, lambda: keys.jwks(utc_now()), clients)
 
     async def reload_keys() -> None:
         # Picks up keys added to a mounted Secret, rotates when due, drops expired keys.

@@ -9,6 +9,7 @@ from google.protobuf import empty_pb2
 from grpc import aio
 from shop.user.v1 import user_pb2, user_pb2_grpc
 
+from mesh.auth.forwarded import ClientAddresses
 from mesh.auth.identity import current_identity
 
 from .adapters.protos import changes_from_proto, jwk_to_proto, user_to_proto
@@ -23,14 +24,23 @@ JwksSource = Callable[[], Sequence[PublicJwk]]
 
 
 class UserServicer(user_pb2_grpc.UserServiceServicer):
-    def __init__(self, accounts: Accounts, auth: Authenticator, jwks: JwksSource) -> None:
+    def __init__(
+        self,
+        accounts: Accounts,
+        auth: Authenticator,
+        jwks: JwksSource,
+        clients: ClientAddresses,
+    ) -> None:
         self._accounts = accounts
         self._auth = auth
         self._jwks = jwks
+        # Sign-ins and sign-ups are counted per client address (mesh.auth.forwarded).
+        self._clients = clients
 
     async def Register(self, request: user_pb2.RegisterRequest, context: Context) -> user_pb2.User:
+        client = await self._clients.of(context)
         user = await self._accounts.register(
-            request.email, request.password, request.display_name, client_of(context)
+            request.email, request.password, request.display_name, client
         )
         return user_to_proto(user)
 
@@ -43,7 +53,8 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
     async def Login(
         self, request: user_pb2.LoginRequest, context: Context
     ) -> user_pb2.LoginResponse:
-        tokens, user = await self._auth.login(request.email, request.password, client_of(context))
+        client = await self._clients.of(context)
+        tokens, user = await self._auth.login(request.email, request.password, client)
         return user_pb2.LoginResponse(
             access_token=tokens.access_token,
             refresh_token=tokens.refresh_token,
@@ -101,18 +112,3 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         return user_pb2.IssueServiceTokenResponse(
             access_token=token.access_token, expires_in=token.expires_in, token_type="Bearer"
         )
-
-
-def client_of(context: Context) -> str:
-    """The end client's address: the gateway's `x-forwarded-for`, else the gRPC peer.
-
-    The last entry is taken because it is the one added by the nearest hop (the gateway);
-    entries before it came from the client and could be forged.
-    """
-    for key, value in context.invocation_metadata() or ():
-        if key == "x-forwarded-for" and isinstance(value, str) and value.strip():
-            return value.split(",")[-1].strip()
-    peer = context.peer() or ""
-    # "ipv4:10.0.0.7:50514" / "ipv6:[::1]:50514": drop the scheme and the port.
-    address = peer.split(":", 1)[-1].rsplit(":", 1)[0]
-    return address.strip("[]") or "unknown"

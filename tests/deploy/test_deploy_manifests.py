@@ -320,3 +320,25 @@ def test_no_secret_objects_are_rendered(builds: dict[str, Docs]) -> None:
         assert not secrets, (
             f"{name} renders Secrets {secrets}: supply them through External Secrets"
         )
+
+
+@pytest.mark.parametrize("overlay", ["dev", "prod"])
+def test_every_workload_gets_its_own_service_credentials(
+    overlay: str, builds: dict[str, Docs]
+) -> None:
+    # The gateway too: its service token vouches for the client address it forwards to the
+    # user service (mesh/auth/forwarded.py); without it every shopper shares one throttle.
+    docs = builds[overlay]
+    external = _of(docs, "ExternalSecret")
+    for name, deployment in _of(docs, "Deployment").items():
+        app = deployment["spec"]["template"]["metadata"]["labels"]["app"]
+        env = {e["name"]: e for c in deployment["spec"]["template"]["spec"]["containers"]
+               for e in c.get("env", [])}  # fmt: skip
+        assert env["SERVICE_CLIENT_ID"]["value"] == app, name
+        reference = env["SERVICE_CLIENT_SECRET"]["valueFrom"]["secretKeyRef"]
+        assert reference == {"name": f"{app}-credentials", "key": "service-client-secret"}, name
+        keys = {d["secretKey"] for d in external[f"{app}-credentials"]["spec"]["data"]}
+        assert "service-client-secret" in keys, name
+    assert {
+        d["spec"]["template"]["metadata"]["labels"]["app"] for d in _of(docs, "Deployment").values()
+    } >= set(WORKLOADS)

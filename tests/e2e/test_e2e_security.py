@@ -189,6 +189,22 @@ def test_61st_request_in_a_minute_is_429(api: Callable[[], Api]) -> None:
     assert api().get("/v1/categories").status_code == 200
 
 
+def test_failed_sign_ins_slow_down_their_own_client_only(api: Callable[[], Api]) -> None:
+    """Issue 12: the user service counts sign-in failures by the client address that the
+    gateway computed and vouches for with its own service token, so an attacker slows down
+    only themselves; the owner signing in from elsewhere is not refused."""
+    owner, attacker = api(), api()
+    email, password = f"e2e-{secrets.token_hex(6)}@shopmesh.example.com", strong_password()
+    owner.register(email, password)
+    wrong = {"email": email, "password": "wrong password 1"}
+    codes = [attacker.post("/v1/auth/login", json=wrong, token="").status_code for _ in range(6)]
+    # The platform's LOGIN_ACCOUNT_SLOWDOWN_AFTER is 3: from then on the next attempt waits.
+    assert codes[:3] == [401] * 3 and set(codes) <= {401, 429}, codes
+    assert codes[-1] == 429, codes
+    owner.login(email, password)
+    assert owner.user_id
+
+
 PREFLIGHT = {
     "access-control-request-method": "POST",
     "access-control-request-headers": "authorization, content-type",

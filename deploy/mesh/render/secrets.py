@@ -44,8 +44,9 @@ def secret_keys(policy: Policy, workload: Workload) -> list[tuple[str, str]]:
         keys.append(("KAFKA_SASL_PASSWORD", KAFKA_PASSWORD_KEY))
     if workload.spec.get("smtp"):
         keys.append(("SMTP_URL", "smtp-url"))
-    if not workload.is_gateway:
-        keys.append(("SERVICE_CLIENT_SECRET", "service-client-secret"))
+    # Every workload gets service tokens: services for work without a caller, the gateway to
+    # vouch for the client address it forwards to the user service (mesh/auth/forwarded.py).
+    keys.append(("SERVICE_CLIENT_SECRET", "service-client-secret"))
     keys += list(workload.spec.get("extra_secrets", {}).items())
     return keys
 

@@ -22,13 +22,11 @@ TERMINATION_MARGIN_SECONDS: Final = 20
 
 def _env(policy: Policy, workload: Workload) -> list[dict[str, Any]]:
     env: list[dict[str, Any]] = [{"name": "OTEL_SERVICE_NAME", "value": workload.name}]
-    if workload.is_gateway:
-        env.append({"name": "GATEWAY_PORT", "value": str(workload.port)})
-    else:
-        env += [
-            {"name": "GRPC_PORT", "value": str(workload.port)},
-            {"name": "SERVICE_CLIENT_ID", "value": workload.name},
-        ]
+    port_env = "GATEWAY_PORT" if workload.is_gateway else "GRPC_PORT"
+    env += [
+        {"name": port_env, "value": str(workload.port)},
+        {"name": "SERVICE_CLIENT_ID", "value": workload.name},
+    ]
     metrics_env = "GATEWAY_METRICS_PORT" if workload.is_gateway else "METRICS_PORT"
     env.append({"name": metrics_env, "value": str(workload.metrics_port)})
     env += [{"name": k, "value": str(v)} for k, v in workload.spec.get("env", {}).items()]

@@ -23,6 +23,7 @@ from ..service_harness import serve_environ
 ADMIN_EMAIL = "root@shopmesh.test"
 ADMIN_PASSWORD = "admin pass 1234"
 ORDER_SECRET = "order-client-secret"
+GATEWAY_SECRET = "gateway-client-secret"
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,10 @@ def user_environ(
         "LOGIN_CLIENT_LOCK_AFTER": "40",
         "SHOP_ADMIN_EMAIL": ADMIN_EMAIL,
         "SHOP_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "SERVICE_CLIENT_SECRETS": "order=" + hashlib.sha256(ORDER_SECRET.encode()).hexdigest(),
+        "SERVICE_CLIENT_SECRETS": ",".join(
+            f"{name}={hashlib.sha256(secret.encode()).hexdigest()}"
+            for name, secret in (("order", ORDER_SECRET), ("gateway", GATEWAY_SECRET))
+        ),
         # Tests sign many users up from one address; the limit itself has its own tests.
         "SIGN_UP_LIMIT_PER_CLIENT": "100000",
     }

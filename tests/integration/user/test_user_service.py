@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
@@ -19,30 +20,55 @@ from redis.asyncio import Redis
 from shop.events.v1 import events_pb2
 from shop.user.v1 import user_pb2, user_pb2_grpc
 
-from .harness import ADMIN_EMAIL, ADMIN_PASSWORD, ORDER_SECRET, Running
+from .harness import ADMIN_EMAIL, ADMIN_PASSWORD, GATEWAY_SECRET, ORDER_SECRET, Running
 
 PASSWORD = "correct horse 42"
 Stub = user_pb2_grpc.UserServiceAsyncStub
+Metadata = tuple[tuple[str, str], ...]
+Forwarded = Callable[[str], Metadata]
 
 
 def new_email() -> str:
     return f"user-{secrets.token_hex(4)}@example.com"
 
 
-def client(address: str) -> tuple[tuple[str, str], ...]:
-    return (("x-forwarded-for", f"198.51.100.7, {address}"),)
+def from_address(address: str, proof: str | None = None) -> Metadata:
+    """A call the way the gateway makes it: the client before it in x-forwarded-for is what
+    the client sent, the last entry the address the gateway saw; `proof` its service token."""
+    forwarded = (("x-forwarded-for", f"198.51.100.7, {address}"),)
+    return forwarded if proof is None else (*forwarded, ("x-forwarded-by", proof))
 
 
-def bearer(token: str) -> tuple[tuple[str, str], ...]:
+def bearer(token: str) -> Metadata:
     return (("authorization", f"Bearer {token}"),)
+
+
+async def issue_token(users: Stub, client_id: str, secret: str) -> str:
+    issued = await users.IssueServiceToken(
+        user_pb2.IssueServiceTokenRequest(client_id=client_id, client_secret=secret)
+    )
+    token: str = issued.access_token
+    return token
+
+
+@pytest.fixture(scope="module")
+async def gateway_token(user_service: Running) -> str:
+    return await issue_token(
+        user_pb2_grpc.UserServiceStub(user_service.channel), "gateway", GATEWAY_SECRET
+    )
+
+
+@pytest.fixture
+def client(gateway_token: str) -> Forwarded:
+    """Metadata of a call the gateway forwards for the client at `address`."""
+    return lambda address: from_address(address, gateway_token)
 
 
 async def register_and_login(users: Stub, email: str | None = None) -> user_pb2.LoginResponse:
     email = email or new_email()
     await users.Register(user_pb2.RegisterRequest(email=email, password=PASSWORD, display_name="A"))
     response: user_pb2.LoginResponse = await users.Login(
-        user_pb2.LoginRequest(email=email, password=PASSWORD),
-        metadata=client(f"10.1.{secrets.randbelow(250)}.{secrets.randbelow(250)}"),
+        user_pb2.LoginRequest(email=email, password=PASSWORD)
     )
     return response
 
@@ -208,7 +234,7 @@ async def test_logout_revokes_the_refresh_token(users: Stub) -> None:
 
 @pytest.mark.parametrize("exists", [True, False])
 async def test_failed_logins_slow_down_then_lock_and_never_tell_if_the_email_exists(
-    users: Stub, exists: bool
+    users: Stub, client: Forwarded, exists: bool
 ) -> None:
     email = new_email()
     if exists:
@@ -242,6 +268,34 @@ async def test_failed_logins_slow_down_then_lock_and_never_tell_if_the_email_exi
         await expect_code(elsewhere, grpc.StatusCode.UNAUTHENTICATED)
 
 
+@pytest.mark.parametrize("proof", ["none", "forged", "order", "customer", "gateway"])
+async def test_a_forwarded_address_counts_only_next_to_the_gateways_token(
+    users: Stub, gateway_token: str, proof: str
+) -> None:
+    """Issue 12: a caller that reaches the service's port directly cannot pick a fresh throttle
+    bucket per attempt by naming another address: without the gateway's token in
+    x-forwarded-by every attempt counts against the caller's own (peer) address."""
+    proofs = {
+        "none": None,
+        "forged": "forged.proof.token",
+        "order": await issue_token(users, "order", ORDER_SECRET),
+        "customer": (await register_and_login(users)).access_token,
+        "gateway": gateway_token,
+    }
+    wrong = user_pb2.LoginRequest(email=new_email(), password="wrong password 1")
+    codes, first = [], 3 * secrets.randbelow(80)
+    for attempt in range(3):
+        metadata = from_address(f"203.0.113.{first + attempt}", proofs[proof])
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await users.Login(wrong, metadata=metadata)
+        codes.append(error.value.code())
+    fresh_bucket_each_time = [grpc.StatusCode.UNAUTHENTICATED] * 3
+    # Two failures of one account from one address slow that address down (the harness's
+    # LOGIN_ACCOUNT_SLOWDOWN_AFTER=2): the third attempt is refused before any check.
+    one_bucket = [*fresh_bucket_each_time[:2], grpc.StatusCode.RESOURCE_EXHAUSTED]
+    assert codes == (fresh_bucket_each_time if proof == "gateway" else one_bucket)
+
+
 async def test_logout_publishes_the_revoked_session_for_the_gateway(
     users: Stub, user_service: Running
 ) -> None:
@@ -272,7 +326,7 @@ async def test_logout_with_someone_elses_refresh_token_leaves_their_session(
 
 
 async def test_customers_reach_only_their_own_user_and_staff_go_by_permission(
-    users: Stub,
+    users: Stub, client: Forwarded
 ) -> None:
     ann = await register_and_login(users)
     bob = await register_and_login(users)
@@ -301,7 +355,7 @@ async def test_customers_reach_only_their_own_user_and_staff_go_by_permission(
     assert [u.id for u in page.users] == [bob.user.id] and page.total_size == 1
 
 
-async def test_update_user_by_field_mask(users: Stub) -> None:
+async def test_update_user_by_field_mask(users: Stub, client: Forwarded) -> None:
     ann = await register_and_login(users)
     renamed = await users.UpdateUser(
         user_pb2.UpdateUserRequest(

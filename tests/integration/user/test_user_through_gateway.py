@@ -1,6 +1,7 @@
 """Accounts black-box through the real gateway (its own `build_app`, in process) over the real
 user service, PostgreSQL, Kafka and Redis. The gateway trusts 127.0.0.1 as a proxy, so each
-request's X-Forwarded-For names the shopper's address."""
+request's X-Forwarded-For names the shopper's address; with its client credentials the gateway
+vouches for that address to the user service, which counts sign-in failures by it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import ipaddress
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 import httpx
@@ -20,41 +22,63 @@ from gateway.bootstrap import build_app
 from gateway.settings import GatewaySettings
 from mesh.settings import ClientSettings
 
-from .harness import Running
+from .harness import GATEWAY_SECRET, Running
 from .test_user_service import PASSWORD, first_user_event
 
 Client = Callable[[str], httpx.AsyncClient]
 
 
-@pytest.fixture
-async def gateway(user_service: Running, redis_url: str) -> AsyncIterator[GatewayApp]:
+def gateway_app(user_service: Running, redis_url: str, *, credentials: bool) -> GatewayApp:
+    clients = ClientSettings(addresses={"user": user_service.address})
+    if credentials:
+        clients = replace(clients, client_id="gateway", client_secret=GATEWAY_SECRET)
     settings = GatewaySettings(
-        clients=ClientSettings(addresses={"user": user_service.address}),
+        clients=clients,
         redis_url=redis_url,
         trusted_proxies=(ipaddress.ip_network("127.0.0.1/32"),),
     )
-    app = build_app(settings, [user_pb2.DESCRIPTOR.services_by_name["UserService"]])
+    return build_app(settings, [user_pb2.DESCRIPTOR.services_by_name["UserService"]])
+
+
+@pytest.fixture
+async def gateway(user_service: Running, redis_url: str) -> AsyncIterator[GatewayApp]:
+    app = gateway_app(user_service, redis_url, credentials=True)
     yield app
     await app.close()
 
 
 @pytest.fixture
-async def shopper_at(gateway: GatewayApp) -> AsyncIterator[Client]:
-    """An HTTP client whose requests come from the given shopper address."""
-    clients: list[httpx.AsyncClient] = []
+async def gateway_without_credentials(
+    user_service: Running, redis_url: str
+) -> AsyncIterator[GatewayApp]:
+    app = gateway_app(user_service, redis_url, credentials=False)
+    yield app
+    await app.close()
 
-    def make(address: str) -> httpx.AsyncClient:
-        client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=gateway, client=("127.0.0.1", 50000)),
-            base_url="http://gateway",
-            headers={"x-forwarded-for": address},
-        )
-        clients.append(client)
-        return client
 
-    yield make
-    for client in clients:
+@pytest.fixture
+async def clients() -> AsyncIterator[list[httpx.AsyncClient]]:
+    opened: list[httpx.AsyncClient] = []
+    yield opened
+    for client in opened:
         await client.aclose()
+
+
+def client_of(app: GatewayApp, address: str, opened: list[httpx.AsyncClient]) -> httpx.AsyncClient:
+    """An HTTP client of `app` whose requests come from the shopper at `address`."""
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=("127.0.0.1", 50000)),
+        base_url="http://gateway",
+        headers={"x-forwarded-for": address},
+    )
+    opened.append(client)
+    return client
+
+
+@pytest.fixture
+def shopper_at(gateway: GatewayApp, clients: list[httpx.AsyncClient]) -> Client:
+    """An HTTP client whose requests come from the given shopper address."""
+    return lambda address: client_of(gateway, address, clients)
 
 
 def new_email() -> str:
@@ -83,6 +107,27 @@ async def test_twenty_bad_passwords_from_one_address_do_not_stop_the_owner_elsew
     answer = await login(owner, email, PASSWORD)  # ... the owner is not
     assert answer.status_code == 200, answer.text
     assert answer.json()["accessToken"]
+
+
+async def test_a_gateway_without_credentials_is_one_client_to_the_user_service(
+    shopper_at: Client,
+    gateway_without_credentials: GatewayApp,
+    clients: list[httpx.AsyncClient],
+) -> None:
+    """The degraded mode: with no token to vouch for the addresses it forwards, the user
+    service counts everyone behind that gateway as the gateway's own address, so an attacker
+    locks the owner out through it; through the gateway that has its credentials she gets in."""
+    email = new_email()
+    assert (await sign_up(shopper_at("198.51.100.40"), email)).status_code == 201
+    attacker = client_of(gateway_without_credentials, "203.0.113.67", clients)
+    owner = client_of(gateway_without_credentials, "198.51.100.40", clients)
+    assert (await login(attacker, email, "wrong password 1")).status_code == 401
+    assert (await login(attacker, email, "wrong password 2")).status_code == 401
+    await asyncio.sleep(1.1)  # past the slowdown: the third failure locks the address
+    assert (await login(attacker, email, "wrong password 3")).status_code == 401
+    assert (await login(owner, email, PASSWORD)).status_code == 429
+    vouched = await login(shopper_at("198.51.100.40"), email, PASSWORD)
+    assert vouched.status_code == 200, vouched.text
 
 
 async def test_a_logged_out_token_is_refused_within_five_seconds(shopper_at: Client) -> None:
