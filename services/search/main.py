@@ -16,6 +16,7 @@ from mesh.server import BackgroundTask, ServiceSpec
 from .adapters.catalog import CatalogPages
 from .adapters.events import IndexEvents
 from .adapters.index import ProductIndex, connect
+from .adapters.recent_results import RecentResults
 from .reindex import quiet_client_logs
 from .service_layer.indexing import IndexUpdater
 from .service_layer.reindex import reindex
@@ -68,7 +69,9 @@ async def build(runtime: Runtime) -> ServiceSpec:
             grace_seconds=settings.reindex_grace_seconds,
         )
 
-    servicer = SearchServicer(SearchService(index))
+    # Identical searches within a second share one answer: the index is a second behind anyway.
+    recent = RecentResults(index, runtime.metrics_registry, seconds=settings.recent_results_seconds)
+    servicer = SearchServicer(SearchService(recent))
 
     def register(server: aio.Server) -> None:
         search_pb2_grpc.add_SearchServiceServicer_to_server(servicer, server)

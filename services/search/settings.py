@@ -20,6 +20,8 @@ class Settings:
     # Seconds a replaced index stays after the alias swap, for searches still running on it.
     reindex_grace_seconds: float
     reindex_page_size: int
+    # Seconds an answer is shared with identical searches (0: every search asks the index).
+    recent_results_seconds: float
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -34,4 +36,5 @@ class Settings:
             consumer_group=env.string("SEARCH_CONSUMER_GROUP", "search"),
             reindex_grace_seconds=env.number("SEARCH_REINDEX_GRACE_SECONDS", 5.0, minimum=0.0),
             reindex_page_size=env.integer("SEARCH_REINDEX_PAGE_SIZE", 100, minimum=1, maximum=100),
+            recent_results_seconds=env.number("SEARCH_RECENT_RESULTS_SECONDS", 1.0, minimum=0.0),
         )

@@ -47,12 +47,13 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from mesh.coalescing import Coalescer
+
 from ..domain.changes import ChangeKind, ProductChange
 from ..domain.model import Category, Product
 from ..domain.pagination import PageCursor
 from ..domain.reservations import Reservation
 from ..service_layer.ports import CatalogStore, Decide
-from .coalescing import Coalescer
 from .documents import product_from_doc, product_to_doc
 
 logger = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from services.catalog.adapters.coalescing import Coalescer
+from mesh.coalescing import Coalescer
 
 
 class SlowSource:

@@ -1,6 +1,6 @@
 """Request coalescing (single flight): concurrent loads of one key share one call.
 
-When a popular key misses the cache, a hundred readers arriving together would each run the
+When a popular key misses a cache, a hundred readers arriving together would each run the
 same store query; FerretDB serves those one after another, so the last reader waits for all
 of them. Here the first reader starts the load and the others await the same result.
 
