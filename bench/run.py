@@ -55,7 +55,7 @@ class Plan:
     @classmethod
     def of(cls, quick: bool) -> Plan:
         if quick:
-            return cls(True, 2, 3.0, 10, 100, 15, 5.0, 300, 60)
+            return cls(True, 2, 3.0, 10, 100, 20, 5.0, 300, 60)
         return cls(False, 3, 6.0, 30, 100, 40, 15.0, 10_000, 2_000)
 
 
