@@ -33,6 +33,7 @@ EventHandler = Callable[[Event], Awaitable[None]]
 MAX_BATCH: Final = 500
 # How long one fetch waits for records (it returns as soon as some are there).
 FETCH_WAIT_MS: Final = 1000
+BROKER_WAIT_MS: Final = 5000
 # How long a stopping consumer may spend committing what it handled.
 FINAL_COMMIT_SECONDS: Final = 5.0
 
@@ -106,6 +107,7 @@ class EventConsumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             isolation_level="read_committed",
+            fetch_max_wait_ms=BROKER_WAIT_MS,
             **security.client_options(),
         )
 
