@@ -31,7 +31,7 @@ from gateway.http import (
 )
 from gateway.settings import IpNetwork
 from gateway.transcoding.request import RequestError, build_request, parse_json_body
-from gateway.transcoding.response import render_response
+from gateway.transcoding.response import RenderedResponses
 from gateway.transcoding.router import Match, MethodNotAllowed, NoRoute, Router
 from gateway.transcoding.routes import Route
 from gateway.upstream import Upstream
@@ -96,6 +96,7 @@ class Pipeline:
         self._bots = bots
         self._deadlines = deadlines
         self._proof = proof
+        self._rendered = RenderedResponses()
         self._request_types = {
             route.grpc_path: message_factory.GetMessageClass(route.method.input_type)
             for route in router.routes
@@ -147,8 +148,8 @@ class Pipeline:
             authorize(route.access, identity, message)
         except DomainError as error:
             raise _rejection_of(error) from None
-        response = await self._call(request, route, message, identity, log)
-        payload = render_response(response, route.response_body, route.success_status)
+        answer = await self._call(request, route, message, identity, log)
+        payload = self._rendered.render(route, answer)
         return HttpResponse(route.success_status, payload, limit_headers(decisions))
 
     def _refuse_bots(self, request: HttpRequest) -> None:
@@ -276,7 +277,7 @@ class Pipeline:
         message: Message,
         identity: Identity | None,
         log: RequestLog,
-    ) -> Message:
+    ) -> bytes:
         metadata = [("x-request-id", log.request_id), (FORWARDED_FOR, log.client_ip)]
         # To the user service only: the gateway's token, which makes it trust x-forwarded-for.
         metadata.extend(await self._proof.metadata(route.service_name))
@@ -306,9 +307,7 @@ class Pipeline:
             (request.headers.get("grpc-timeout"), request.headers.get("x-request-timeout")),
         )
         try:
-            response = await self._upstreams.call(
-                route, message, timeout=timeout, metadata=metadata
-            )
+            answer = await self._upstreams.call(route, message, timeout=timeout, metadata=metadata)
         except aio.AioRpcError as error:
             code = error.code()
             log.grpc_code = code.name
@@ -320,7 +319,7 @@ class Pipeline:
             )
             raise Rejection(status, http_status=http_status_of(code), headers=headers) from None
         log.grpc_code = "OK"
-        return response
+        return answer
 
 
 def _status(code: grpc.StatusCode, message: str) -> status_pb2.Status:

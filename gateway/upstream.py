@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
-from google.protobuf import message_factory
 from google.protobuf.message import Message
 from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -23,7 +22,9 @@ class Upstream(Protocol):
 
     async def call(
         self, route: Route, request: Message, *, timeout: float, metadata: Sequence[tuple[str, str]]
-    ) -> Message: ...
+    ) -> bytes:
+        """The service's answer, serialized (the gateway renders it to JSON from the bytes)."""
+        ...
 
     async def ready(
         self, service_full_names: Iterable[str], timeout: float = 2.0
@@ -72,11 +73,9 @@ class Upstreams:
     def _callable(self, route: Route) -> aio.UnaryUnaryMultiCallable[Any, Any]:
         found = self._callables.get(route.grpc_path)
         if found is None:
-            response_type = message_factory.GetMessageClass(route.method.output_type)
+            # No deserializer: the answer stays bytes, which the renderer remembers by.
             found = self._channel(route.service_name).unary_unary(
-                route.grpc_path,
-                request_serializer=_serialize,
-                response_deserializer=response_type.FromString,
+                route.grpc_path, request_serializer=_serialize, response_deserializer=None
             )
             self._callables[route.grpc_path] = found
         return found
@@ -88,12 +87,12 @@ class Upstreams:
         *,
         timeout: float,
         metadata: Sequence[tuple[str, str]],
-    ) -> Message:
-        """Raises `aio.AioRpcError` with the service's status."""
-        response: Message = await self._callable(route)(
+    ) -> bytes:
+        """The serialized answer; raises `aio.AioRpcError` with the service's status."""
+        answer: bytes = await self._callable(route)(
             request, timeout=timeout, metadata=aio.Metadata(*metadata)
         )
-        return response
+        return answer
 
     async def ready(
         self, service_full_names: Iterable[str], timeout: float = 2.0

@@ -107,13 +107,12 @@ class FakeUpstream:
 
     async def call(
         self, route: Route, request: Message, *, timeout: float, metadata: Sequence[tuple[str, str]]
-    ) -> Message:
+    ) -> bytes:
+        """The responder's message (default: an empty response), serialized as on the wire."""
         self.calls.append(Call(route, request, timeout, dict(metadata)))
         if self.responder is not None:
-            return self.responder(route, request)
-        from google.protobuf import message_factory
-
-        return message_factory.GetMessageClass(route.method.output_type)()
+            return self.responder(route, request).SerializeToString()
+        return b""
 
     async def ready(
         self, service_full_names: Iterable[str], timeout: float = 2.0
