@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from mesh import rbac
 from mesh.auth import Identity, require_self_or_permission
 from mesh.errors import PermissionDeniedError
 
 from ..domain.limits import check_can_add
-from ..domain.model import CartEvent, CartLine, Money, PricedCart
+from ..domain.model import CartEvent, CartLine, Money, PricedCart, ProductInfo
 from ..domain.pricing import price_cart, unique_ids
 from .ports import CartStore, ProductCatalog
 
@@ -34,7 +36,7 @@ class CartService:
             inventory=product.inventory,
             event=CartEvent.item_added(user_id, product_id, product.unit_price),
         )
-        return await self._priced(user_id)
+        return await self._priced(user_id, fetched={product_id: product})
 
     async def update_quantity(
         self, caller: Identity, user_id: str, product_id: str, quantity: int
@@ -53,7 +55,7 @@ class CartService:
             added=CartEvent.item_added(user_id, product_id, price),
             removed=CartEvent.item_removed(user_id, product_id, price),
         )
-        return await self._priced(user_id)
+        return await self._priced(user_id, fetched={product_id: product} if product else {})
 
     async def remove_item(self, caller: Identity, user_id: str, product_id: str) -> PricedCart:
         _require_owner(caller, user_id)
@@ -68,9 +70,17 @@ class CartService:
         require_self_or_permission(user_id, rbac.ORDERS_WRITE, caller)
         await self._store.clear(user_id)
 
-    async def _priced(self, user_id: str) -> PricedCart:
+    async def _priced(
+        self, user_id: str, fetched: Mapping[str, ProductInfo] | None = None
+    ) -> PricedCart:
+        """The cart at current prices. `fetched`: products this request has just read from the
+        catalog (the one being added), not asked for again; a cart holding only that product
+        is priced without another catalog call."""
         cart = await self._store.get(user_id)
-        products = await self._catalog.get_many(unique_ids(cart.lines))
+        products = dict(fetched or {})
+        missing = [pid for pid in unique_ids(cart.lines) if pid not in products]
+        if missing:
+            products.update(await self._catalog.get_many(missing))
         return price_cart(cart, products, self._default_currency)
 
 

@@ -83,9 +83,11 @@ class FakeCartStore(CartStore):
 class FakeCatalog(ProductCatalog):
     def __init__(self, *products: ProductInfo) -> None:
         self.products = {product.id: product for product in products}
+        self.asked: list[list[str]] = []  # the ids of every get_many, in order
 
     async def get(self, product_id: str) -> ProductInfo | None:
         return self.products.get(product_id)
 
     async def get_many(self, product_ids: Sequence[str]) -> dict[str, ProductInfo]:
+        self.asked.append(list(product_ids))
         return {pid: self.products[pid] for pid in product_ids if pid in self.products}

@@ -35,6 +35,16 @@ async def test_adds_accumulate_and_the_cart_is_priced_at_current_prices() -> Non
     assert cart.item_count == 4
 
 
+async def test_the_product_just_added_is_not_asked_for_again_to_price_the_cart() -> None:
+    carts, _, catalog = make(MUG, CUP)
+    first = await carts.add_item(ADA, "u1", "mug", 1)
+    assert catalog.asked == [] and first.total == Money(1299, "USD")
+    second = await carts.add_item(ADA, "u1", "cup", 1)
+    assert catalog.asked == [["mug"]] and second.total == Money(1549, "USD")
+    third = await carts.update_quantity(ADA, "u1", "cup", 2)
+    assert catalog.asked == [["mug"], ["mug"]] and third.total == Money(1799, "USD")
+
+
 async def test_gone_and_short_lines_are_flagged_and_left_out_of_the_total() -> None:
     carts, _, catalog = make(MUG, CUP)
     await carts.add_item(ADA, "u1", "mug", 1)
