@@ -93,7 +93,13 @@ def markdown(results: dict[str, Any]) -> str:
         f"Request scenarios: 16 in flight, {plan['rounds']} interleaved rounds of "
         f"{plan['seconds_per_round']} s each. Ageing between the two phases: "
         f"{aging['checkouts']['requests']} checkouts and "
-        f"{aging['product_updates']['requests']} product updates in {aging['seconds']} s.",
+        f"{aging['product_updates']['requests']} product updates in {aging['seconds']} s"
+        + (
+            f"; its events were all handled {aging['backlog_seconds']} s after it ended, and"
+            " the aged figures were taken from then on."
+            if "backlog_seconds" in aging
+            else "."
+        ),
         "",
         "| target (issue 10) | wanted | fresh | aged | met fresh / aged |",
         "|---|---|---|---|---|",

@@ -29,10 +29,11 @@ from typing import Any
 
 import uvloop
 
-from bench import machine, seed_load, stack
+from bench import backlog, machine, seed_load, stack
 from bench.drive import Figures, Samples, drive, figures
 from bench.report import write_results
 from bench.shop import Shop, Shopper
+from mesh.events.security import PLAINTEXT
 
 log = logging.getLogger("bench")
 
@@ -312,9 +313,17 @@ async def _bench(plan: Plan, running: Any, log_dir: Path) -> dict[str, Any]:
         shop = Shop(running.base_url, envoy, hop, dict(running.grpc_addresses))
         try:
             p = await _set_up(shop, running.admin_email, running.admin_password)
+            kafka = running.platform.infra.kafka_test_url()
+            # The set-up's own events (sign-up mails, the new product's indexing) come first.
+            await backlog.wait_for_consumers(kafka, PLAINTEXT, timeout_seconds=300)
             fresh = await _measure(p, plan, running.base_url)
             aging = await _age(p, plan)
             log.info("ageing: %s", aging)
+            # Measured once the events of the ageing load are handled: aged, not still busy.
+            aging["backlog_seconds"] = await backlog.wait_for_consumers(
+                kafka, PLAINTEXT, timeout_seconds=1800
+            )
+            log.info("consumers caught up %s s after the ageing load", aging["backlog_seconds"])
             aged = await _measure(p, plan, running.base_url)
         finally:
             await shop.close()
