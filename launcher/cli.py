@@ -447,6 +447,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(SupervisorFormatter(pretty=terminal(sys.stdout)))
     logging.basicConfig(level=logging.INFO, handlers=[handler])
+    # The launcher's own Kafka clients (topics, ACLs) would log every SASL login at INFO.
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
     return int(args.handler(args))
 
 

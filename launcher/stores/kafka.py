@@ -34,7 +34,12 @@ from launcher.credentials import KAFKA_ADMIN, KAFKA_CONTROLLER
 from launcher.process import port_open
 from launcher.sidecars.ca import LocalCA, write_private
 from launcher.stores.base import StoreContext, remove_tree
-from launcher.stores.kafka_access import apply_acls, policy_bindings, wait_until_enforced
+from launcher.stores.kafka_access import (
+    apply_acls,
+    policy_bindings,
+    wait_for_group_coordinators,
+    wait_until_enforced,
+)
 from launcher.toolchain import MavenArtifact, fetch_maven, java_home
 from mesh.events.security import KafkaSecurity
 from mesh.events.topics import ensure_topics
@@ -267,6 +272,8 @@ class KafkaStore:
         await wait_until_enforced(
             self.url(), KafkaSecurity.from_env(self.client_environment(last.principal)), last.name
         )
+        groups = [binding.name for binding in bindings if binding.resource == "group"]
+        await wait_for_group_coordinators(self.url(), security, groups)
 
     def _format(self, properties: Path) -> None:
         cluster_id = kafka_cluster_id()

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any, Final, Protocol
 
 from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]
+from aiokafka.errors import KafkaError  # type: ignore[import-untyped]
 from aiokafka.protocol.admin import CreateAclsRequest  # type: ignore[import-untyped]
 
 from launcher.sidecars.renderer import load_module
 from mesh.events.security import KafkaSecurity
 
-__all__ = ["apply_acls", "policy_bindings", "wait_until_enforced"]
+__all__ = ["apply_acls", "policy_bindings", "wait_for_group_coordinators", "wait_until_enforced"]
 
 # Codes of Kafka's ResourceType, AclOperation, PatternType and AclPermissionType.
 _RESOURCE: Final = {"topic": 2, "group": 3}
@@ -124,5 +125,35 @@ async def wait_until_enforced(
             if time.monotonic() > deadline:
                 raise RuntimeError(f"kafka: the ACLs on {topic} took effect after {timeout}s")
             await asyncio.sleep(0.1)
+    finally:
+        await admin.close()
+
+
+async def wait_for_group_coordinators(
+    bootstrap_servers: str, security: KafkaSecurity, groups: Sequence[str], timeout: float = 60.0
+) -> None:
+    """Returns once the broker coordinates every one of `groups`.
+
+    A new broker creates its offsets topic on the first FindCoordinator and answers
+    COORDINATOR_NOT_AVAILABLE until that topic is loaded: services joining their groups
+    before then log an ERROR and a WARN each, retried but alarming on a first `shop up`.
+    """
+    admin: Any = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, **security.client_options()
+    )
+    await admin.start()
+    try:
+        deadline = time.monotonic() + timeout
+        waiting = list(dict.fromkeys(groups))
+        while waiting:
+            try:
+                await admin.find_coordinator(waiting[0])
+                waiting.pop(0)
+            except KafkaError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"kafka: no coordinator for group {waiting[0]} after {timeout}s"
+                    ) from None
+                await asyncio.sleep(0.1)
     finally:
         await admin.close()
