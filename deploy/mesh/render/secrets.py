@@ -90,40 +90,35 @@ def kafka_auth_secret(policy: Policy) -> Manifest:
         ),
         **{key: f"{{{{ .{field} }}}}" for key, field in BROKER_PASSWORDS.items()},
     }
-    return {
-        "apiVersion": "external-secrets.io/v1",
-        "kind": "ExternalSecret",
-        "metadata": {"name": KAFKA_AUTH_SECRET},
-        "spec": {
-            "refreshInterval": "1h",
-            "secretStoreRef": {"kind": "ClusterSecretStore", "name": "shopmesh-secrets"},
-            "target": {
-                "name": KAFKA_AUTH_SECRET,
-                "creationPolicy": "Owner",
-                "template": {"engineVersion": "v2", "data": template},
-            },
-            "data": remote,
-        },
-    }
+    return _external_secret_of(
+        KAFKA_AUTH_SECRET,
+        {"data": remote},
+        template={"engineVersion": "v2", "data": template},
+    )
 
 
 def _key_directory_secret(name: str) -> Manifest:
     # Every property of the remote entry becomes one `<kid>.pem` file of JWT_KEY_DIR, so keys
     # are rotated by adding a property in the secret store, not by editing manifests.
-    return {
-        "apiVersion": "external-secrets.io/v1",
-        "kind": "ExternalSecret",
-        "metadata": {"name": name},
-        "spec": {
-            "refreshInterval": "1h",
-            "secretStoreRef": {"kind": "ClusterSecretStore", "name": "shopmesh-secrets"},
-            "target": {"name": name, "creationPolicy": "Owner"},
-            "dataFrom": [{"extract": {"key": f"shopmesh/{name}"}}],
-        },
-    }
+    return _external_secret_of(name, {"dataFrom": [{"extract": {"key": f"shopmesh/{name}"}}]})
 
 
 def _external_secret(name: str, remote: str, keys: list[str]) -> Manifest:
+    data = [
+        {"secretKey": key, "remoteRef": {"key": f"shopmesh/{remote}", "property": key}}
+        for key in keys
+    ]
+    return _external_secret_of(name, {"data": data})
+
+
+def _external_secret_of(
+    name: str, sources: dict[str, Any], template: dict[str, Any] | None = None
+) -> Manifest:
+    """The ExternalSecret `name` from the cluster's secret store; `sources` is its `data` or
+    `dataFrom`, `template` shapes the Secret it writes."""
+    target: dict[str, Any] = {"name": name, "creationPolicy": "Owner"}
+    if template is not None:
+        target["template"] = template
     return {
         "apiVersion": "external-secrets.io/v1",
         "kind": "ExternalSecret",
@@ -131,11 +126,8 @@ def _external_secret(name: str, remote: str, keys: list[str]) -> Manifest:
         "spec": {
             "refreshInterval": "1h",
             "secretStoreRef": {"kind": "ClusterSecretStore", "name": "shopmesh-secrets"},
-            "target": {"name": name, "creationPolicy": "Owner"},
-            "data": [
-                {"secretKey": key, "remoteRef": {"key": f"shopmesh/{remote}", "property": key}}
-                for key in keys
-            ],
+            "target": target,
+            **sources,
         },
     }
 
