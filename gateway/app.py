@@ -28,6 +28,7 @@ from gateway.pipeline import Pipeline, RequestLog, limit_headers
 from gateway.security_headers import SecurityHeaders
 from gateway.storefront import Storefront
 from gateway.upstream import Upstream
+from mesh.heap import settle_heap
 
 __all__ = ["GatewayApp"]
 
@@ -78,6 +79,7 @@ class GatewayApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                settle_heap()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.close()

@@ -22,6 +22,7 @@ from mesh.auth.service_token import ServiceTokenProvider
 from mesh.auth.verified_tokens import caching_verifier
 from mesh.clients import CallAs, ChannelFactory
 from mesh.health import HealthWatcher
+from mesh.heap import settle_heap
 from mesh.logs import configure_logging
 from mesh.metrics import MetricsHttpServer, ServerMetrics
 from mesh.server import BackgroundTask, ServiceSpec, create_server
@@ -162,6 +163,7 @@ async def serve(
 
         tasks = [asyncio.create_task(watcher.run(), name="health-watcher")]
         tasks += [asyncio.create_task(_supervise(task)) for task in spec.background]
+        settle_heap()
         try:
             await stop.wait()
         finally:

@@ -1,10 +1,12 @@
 """Fixed-window request counters shared by every gateway replica through Redis.
 
-A request is counted against all of its limits (per client IP, per route and IP, per user) in
-one Redis round trip: one script increments the keys in order and stops at the first limit
-exceeded, so a refused request spends none of the limits after it. A key this process has seen
-exhausted is refused locally until its window ends, without asking Redis and before the request
-costs anything else (body, token verification).
+A request is counted against all of its limits (per client IP, per route and IP, per user) by
+one script that increments the keys in order and stops at the first limit exceeded, so a
+refused request spends none of the limits after it. The requests a worker counts while one
+round trip is in flight go together in the next (`mesh.batching`): one script call counts each
+of them in turn, exactly as separate calls would, for a fraction of the client's cost. A key
+this process has seen exhausted is refused locally until its window ends, without asking Redis
+and before the request costs anything else (body, token verification).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from typing import Final, Protocol
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from mesh.batching import Batcher
+
 __all__ = [
     "Decision",
     "Limit",
@@ -30,23 +34,37 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-# For each key in order: INCR, and PEXPIRE when it has no expiry yet (a new window; a crash
-# between the two cannot leave a key that never expires, the script is atomic); stops after
-# the first key whose count exceeds its limit (ARGV[i + 1]). Returns count, ms left, count, ...
+# For each request of the batch (ARGV[1] of them; request r has ARGV[2r] keys and the window
+# ARGV[2r + 1] in ms; the limits of all keys follow, in key order), for each of its keys in
+# order: INCR, and PEXPIRE when it has no expiry yet (a new window; a crash between the two
+# cannot leave a key that never expires, the script is atomic); a request stops after the
+# first key whose count exceeds its limit. Returns, per request: how many keys it counted,
+# then count, ms left, count, ms left...
 _COUNT_HITS: Final = """
+local requests = tonumber(ARGV[1])
+local first_limit = 2 * requests + 1
 local result = {}
-for i, key in ipairs(KEYS) do
-  local count = redis.call('INCR', key)
-  local ttl = redis.call('PTTL', key)
-  if ttl < 0 then
-    redis.call('PEXPIRE', key, ARGV[1])
-    ttl = tonumber(ARGV[1])
+local key = 1
+for r = 1, requests do
+  local size = tonumber(ARGV[2 * r])
+  local window = tonumber(ARGV[2 * r + 1])
+  local at = #result + 1
+  result[at] = 0
+  for i = key, key + size - 1 do
+    local count = redis.call('INCR', KEYS[i])
+    local ttl = redis.call('PTTL', KEYS[i])
+    if ttl < 0 then
+      redis.call('PEXPIRE', KEYS[i], window)
+      ttl = window
+    end
+    result[at] = result[at] + 1
+    result[#result + 1] = count
+    result[#result + 1] = ttl
+    if count > tonumber(ARGV[first_limit + i]) then
+      break
+    end
   end
-  result[#result + 1] = count
-  result[#result + 1] = ttl
-  if count > tonumber(ARGV[i + 1]) then
-    break
-  end
+  key = key + size
 end
 return result
 """
@@ -54,6 +72,8 @@ _MAX_REMEMBERED: Final = 10_000
 
 # (counter key, requests allowed per window)
 Limit = tuple[str, int]
+# One request's limits and the window they count in (ms).
+_Counting = tuple[tuple[Limit, ...], int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,13 +98,30 @@ class RedisCounter:
         self._redis = redis
         self._prefix = prefix
         self._script = redis.register_script(_COUNT_HITS)
+        self._batches: Batcher[_Counting, list[tuple[int, int]]] = Batcher(self._count_batch)
 
     async def count_hits(self, limits: Sequence[Limit], window_ms: int) -> list[tuple[int, int]]:
-        flat = await self._script(
-            keys=[self._prefix + key for key, _ in limits],
-            args=[window_ms, *(limit for _, limit in limits)],
-        )
-        return [(int(flat[i]), int(flat[i + 1])) for i in range(0, len(flat), 2)]
+        return await self._batches.submit((tuple(limits), window_ms))
+
+    async def _count_batch(self, batch: list[_Counting]) -> list[list[tuple[int, int]]]:
+        keys: list[str] = []
+        shapes: list[int] = []
+        limits: list[int] = []
+        for request_limits, window_ms in batch:
+            shapes += (len(request_limits), window_ms)
+            for key, limit in request_limits:
+                keys.append(self._prefix + key)
+                limits.append(limit)
+        flat = await self._script(keys=keys, args=[len(batch), *shapes, *limits])
+        counted: list[list[tuple[int, int]]] = []
+        at = 0
+        for _ in batch:
+            size = int(flat[at])
+            counted.append(
+                [(int(flat[i]), int(flat[i + 1])) for i in range(at + 1, at + 1 + 2 * size, 2)]
+            )
+            at += 1 + 2 * size
+        return counted
 
 
 class MemoryCounter:

@@ -22,10 +22,12 @@ changed it:
   or count read in the second half of its `ttl_seconds` is reloaded in the background, so a
   popular page does not expire under its readers (they would all wait for the store).
 
-Concurrent misses of one key are coalesced (`Coalescer`): a hundred readers of a cold page
-make one Redis read and, on a miss there, one store query; a write forgets the product's load
-in flight, so a reader that arrives after the write returned never joins a load that may
-have read the store before it.
+Product reads made while one is in flight go to Redis together in the next MGET
+(`mesh.batching`): one round trip instead of one per call, and never a value read before the
+call began. Concurrent misses of one key are coalesced (`Coalescer`): a hundred readers of a
+cold page make one Redis read and, on a miss there, one store query; a write forgets the
+product's load in flight, so a reader that arrives after the write returned never joins a load
+that may have read the store before it.
 
 Redis failing never fails a read: every Redis call is bounded by a short socket timeout,
 and after an error the cache is bypassed for `retry_after_seconds` (reads go to the store).
@@ -47,6 +49,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from mesh.batching import Batcher
 from mesh.coalescing import Coalescer
 
 from ..domain.changes import ChangeKind, ProductChange
@@ -115,6 +118,19 @@ class RedisLayer:
         self._clock = clock
         self._bypass_until = 0.0
         self.set_if_newer = redis.register_script(_SET_IF_NEWER)
+        self._mgets: Batcher[list[str], list[Any]] = Batcher(self._mget_together)
+
+    def mget(self, keys: list[str]) -> Awaitable[list[Any]]:
+        """MGET; the keys of reads made while one is in flight go together in the next."""
+        return self._mgets.submit(keys)
+
+    async def _mget_together(self, reads: list[list[str]]) -> list[list[Any]]:
+        values = await self.redis.mget([key for keys in reads for key in keys])
+        answers, at = [], 0
+        for keys in reads:
+            answers.append(values[at : at + len(keys)])
+            at += len(keys)
+        return answers
 
     async def call(self, operation: str, kind: str, work: Awaitable[T], fallback: T) -> T:
         if self._clock() < self._bypass_until:
@@ -178,7 +194,7 @@ class CachedCatalogStore(CatalogStore):
         if not wanted:
             return {}
         raw = await self._redis.call(
-            "mget", "product", self._redis.redis.mget([self._product_key(p) for p in wanted]), None
+            "mget", "product", self._redis.mget([self._product_key(p) for p in wanted]), None
         )
         found: dict[str, Product] = {}
         missing: list[str] = []
