@@ -16,6 +16,7 @@ from mesh.server import ServiceSpec
 from .adapters.cache import CachedCatalogStore, CacheMetrics, RedisLayer
 from .adapters.events import PRODUCER, encode_event
 from .adapters.mongo import INDEXES, MongoCatalogStore, catalog_outbox
+from .adapters.protos import ProductMessages
 from .adapters.review_events import CONSUMER_GROUP, RatingUpdater
 from .service_layer.catalog import CatalogService
 from .service_layer.ports import CatalogStore
@@ -87,7 +88,7 @@ async def build(runtime: Runtime) -> ServiceSpec:
             dead_letters=publisher,
         )
         background.append(ratings.run)
-    servicer = CatalogServicer(catalog)
+    servicer = CatalogServicer(catalog, ProductMessages())
 
     def register(server: aio.Server) -> None:
         catalog_pb2_grpc.add_CatalogServiceServicer_to_server(servicer, server)

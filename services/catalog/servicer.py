@@ -10,7 +10,12 @@ from shop.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 
 from mesh.auth import current_identity
 
-from .adapters.protos import category_to_proto, draft_from_proto, product_to_proto
+from .adapters.protos import (
+    ProductMessages,
+    category_to_proto,
+    draft_from_proto,
+    product_to_proto,
+)
 from .domain.model import UPDATABLE_FIELDS
 from .domain.reservations import StockLine
 from .service_layer.catalog import CatalogService
@@ -19,8 +24,9 @@ Context = aio.ServicerContext[Any, Any]
 
 
 class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
-    def __init__(self, catalog: CatalogService) -> None:
+    def __init__(self, catalog: CatalogService, messages: ProductMessages | None = None) -> None:
         self._catalog = catalog
+        self._messages = messages or ProductMessages()
 
     async def ListProducts(
         self, request: catalog_pb2.ListProductsRequest, context: Context
@@ -29,7 +35,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
             request.category, request.page_size, request.page_token
         )
         return catalog_pb2.ListProductsResponse(
-            products=[product_to_proto(p) for p in page.products],
+            products=[self._messages.of(p) for p in page.products],
             next_page_token=page.next_page_token,
             total_size=page.total_size,
         )
@@ -37,14 +43,14 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     async def GetProduct(
         self, request: catalog_pb2.GetProductRequest, context: Context
     ) -> catalog_pb2.Product:
-        return product_to_proto(await self._catalog.get_product(request.id))
+        return self._messages.of(await self._catalog.get_product(request.id))
 
     async def BatchGetProducts(
         self, request: catalog_pb2.BatchGetProductsRequest, context: Context
     ) -> catalog_pb2.BatchGetProductsResponse:
         found, missing = await self._catalog.batch_get(list(request.ids))
         return catalog_pb2.BatchGetProductsResponse(
-            products=[product_to_proto(p) for p in found], missing_ids=missing
+            products=[self._messages.of(p) for p in found], missing_ids=missing
         )
 
     async def CreateProduct(
