@@ -71,6 +71,7 @@ def build_app(
     tracer_provider: TracerProvider | None = None,
     metrics: GatewayMetrics | None = None,
     service_tokens: ServiceTokenProvider | None = None,
+    access_log: AccessLog | None = None,
 ) -> GatewayApp:
     """Routes and OpenAPI are built here, once; requests only dispatch.
 
@@ -124,6 +125,7 @@ def build_app(
         ),
         proof=ForwardingProof(service_tokens, [USER_SERVICE]),
     )
+    access_log = access_log or AccessLog()
     return GatewayApp(
         pipeline=pipeline,
         upstreams=upstreams,
@@ -132,8 +134,8 @@ def build_app(
         docs=DocsSite(),
         metrics=metrics or GatewayMetrics(),
         tracer=provider.get_tracer("gateway"),
-        access_log=AccessLog(),
-        on_close=[*on_close, _ProviderShutdown(provider)],
+        access_log=access_log,
+        on_close=[*on_close, access_log.close, _ProviderShutdown(provider)],
         storefront=Storefront(settings.web_dir or default_web_dir()),
         security_headers=SecurityHeaders(hsts_max_age=settings.hsts_max_age),
     )

@@ -12,12 +12,36 @@ from opentelemetry import trace
 
 from mesh.context import current_request
 
-__all__ = ["JsonFormatter", "configure_logging"]
+__all__ = ["JsonFormatter", "configure_logging", "json_line"]
 
 # LogRecord attributes that are not user-supplied `extra` fields.
 _RESERVED: Final = frozenset(
     vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys() | {"message", "asctime"}
 )
+
+
+def json_line(
+    service: str, level: str, logger: str, message: str, created: float, fields: dict[str, Any]
+) -> str:
+    """One log line: time, level, logger, message, service, the current trace and request,
+    then `fields`. Every JSON line of the platform has this shape."""
+    entry: dict[str, Any] = {
+        "time": datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds"),
+        "level": level,
+        "logger": logger,
+        "message": message,
+        "service": service,
+    }
+    span_context = trace.get_current_span().get_span_context()
+    if span_context.is_valid:
+        entry["trace_id"] = format(span_context.trace_id, "032x")
+        entry["span_id"] = format(span_context.span_id, "016x")
+    request = current_request()
+    if request is not None:
+        entry["request_id"] = request.request_id
+        entry["rpc_method"] = request.method
+    entry.update(fields)
+    return json.dumps(entry, default=str)
 
 
 class JsonFormatter(logging.Formatter):
@@ -26,27 +50,21 @@ class JsonFormatter(logging.Formatter):
         self._service = service
 
     def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-            "service": self._service,
+        fields = {
+            key: value
+            for key, value in record.__dict__.items()
+            if key not in _RESERVED and not key.startswith("_")
         }
-        span_context = trace.get_current_span().get_span_context()
-        if span_context.is_valid:
-            entry["trace_id"] = format(span_context.trace_id, "032x")
-            entry["span_id"] = format(span_context.span_id, "016x")
-        request = current_request()
-        if request is not None:
-            entry["request_id"] = request.request_id
-            entry["rpc_method"] = request.method
-        for key, value in record.__dict__.items():
-            if key not in _RESERVED and not key.startswith("_"):
-                entry[key] = value
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+            fields["exception"] = self.formatException(record.exc_info)
+        return json_line(
+            self._service,
+            record.levelname,
+            record.name,
+            record.getMessage(),
+            record.created,
+            fields,
+        )
 
 
 def configure_logging(service: str, level: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -22,6 +24,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from gateway.app import GatewayApp
 from gateway.bootstrap import build_app
 from gateway.edge.ratelimit import Limit, MemoryCounter, WindowCounter
+from gateway.http import HttpRequest
+from gateway.observability import AccessLog
+from gateway.pipeline import RequestLog
 from gateway.settings import GatewaySettings
 from gateway.transcoding.routes import Route
 from mesh.auth.jwt import JwksCache, JwtVerifier
@@ -60,6 +65,7 @@ def make(conformance_pb2: ModuleType, signer: Signer) -> Callable[..., Harness]:
     def build(
         responder: Callable[[Route, Message], Message] | None = None,
         counter: WindowCounter | None = None,
+        access_log: AccessLog | None = None,
         **overrides: Any,
     ) -> Harness:
         settings = replace(GatewaySettings(), **overrides)
@@ -76,6 +82,7 @@ def make(conformance_pb2: ModuleType, signer: Signer) -> Callable[..., Harness]:
             ),
             counter=counter or MemoryCounter(),
             tracer_provider=provider,
+            access_log=access_log or AccessLog(io.StringIO()),
         )
         return Harness(app, upstream, exporter)
 
@@ -649,20 +656,75 @@ async def test_span_per_request_continues_traceparent(gw: Harness) -> None:
     assert span.attributes is not None and span.attributes["http.response.status_code"] == 200
 
 
-async def test_one_access_log_line_per_request(
-    gw: Harness, caplog: pytest.LogCaptureFixture
-) -> None:
-    with caplog.at_level(logging.INFO, logger="gateway.access"):
-        async with gw.client() as client:
-            await client.get("/v1/things/t", headers={"x-request-id": "rid-1"})
-    (record,) = [r for r in caplog.records if r.name == "gateway.access"]
-    fields = record.__dict__
-    assert fields["request_id"] == "rid-1"
-    assert fields["status"] == 200
-    assert fields["route"] == "/v1/things/{name}"
-    assert fields["client_ip"] == CLIENT_IP
-    assert fields["rpc"] == "/gwtest.v1.ConformanceService/GetThing"
-    json.dumps({k: fields[k] for k in ("request_id", "status", "duration_ms", "route")})
+def _logging_at(level: int) -> logging.Logger:
+    logger = logging.getLogger(f"gwtest.access.{level}")
+    logger.setLevel(level)
+    return logger
+
+
+async def test_one_access_log_line_per_request(make: Callable[..., Harness]) -> None:
+    stream = io.StringIO()
+    gw = make(access_log=AccessLog(stream, flush_seconds=60, logger=_logging_at(logging.INFO)))
+    async with gw.client() as client:
+        await client.get("/v1/things/t", headers={"x-request-id": "rid-1"})
+        assert stream.getvalue() == ""  # batched, not written per request
+        await client.get("/healthz")
+    await gw.app.close()  # writes what is batched
+    first, probe = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert first["request_id"] == "rid-1"
+    assert first["status"] == 200
+    assert first["route"] == "/v1/things/{name}"
+    assert first["client_ip"] == CLIENT_IP
+    assert first["rpc"] == "/gwtest.v1.ConformanceService/GetThing"
+    assert first["message"] == "GET /v1/things/{name} 200"
+    assert (first["level"], first["logger"], first["service"]) == (
+        "INFO",
+        "gateway.access",
+        "gateway",
+    )
+    (span, _) = gw.spans.get_finished_spans()
+    assert first["trace_id"] == format(span.context.trace_id, "032x")
+    assert probe["route"] == "/healthz"
+
+
+async def test_access_log_lines_go_out_after_the_flush_interval() -> None:
+    stream = io.StringIO()
+    access_log = AccessLog(stream, flush_seconds=0.01, logger=_logging_at(logging.INFO))
+    request = HttpRequest.from_scope(
+        {"type": "http", "method": "GET", "path": "/x", "raw_path": b"/x", "headers": []}
+    )
+    access_log.record(request, RequestLog("r1"), 200, 0.001, 2)
+    access_log.record(request, RequestLog("r2"), 404, 0.001, 2)
+    assert stream.getvalue() == ""
+    await asyncio.sleep(0.05)
+    assert [json.loads(line)["request_id"] for line in stream.getvalue().splitlines()] == [
+        "r1",
+        "r2",
+    ]
+
+
+async def test_a_full_access_log_batch_is_written_at_once() -> None:
+    stream = io.StringIO()
+    access_log = AccessLog(stream, flush_seconds=60, max_batch=2, logger=_logging_at(logging.INFO))
+    request = HttpRequest.from_scope(
+        {"type": "http", "method": "GET", "path": "/x", "raw_path": b"/x", "headers": []}
+    )
+    for n in range(3):
+        access_log.record(request, RequestLog(f"r{n}"), 200, 0.001, 2)
+    assert len(stream.getvalue().splitlines()) == 2
+    await access_log.close()
+    assert len(stream.getvalue().splitlines()) == 3
+
+
+async def test_access_log_follows_its_loggers_level() -> None:
+    stream = io.StringIO()
+    access_log = AccessLog(stream, logger=_logging_at(logging.WARNING))
+    request = HttpRequest.from_scope(
+        {"type": "http", "method": "GET", "path": "/x", "raw_path": b"/x", "headers": []}
+    )
+    access_log.record(request, RequestLog("r1"), 200, 0.001, 2)
+    await access_log.close()
+    assert stream.getvalue() == ""
 
 
 async def test_close_releases_upstream(gw: Harness) -> None:
