@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import uuid
+from collections.abc import Callable
 from typing import Any, Final
 
 from mesh.events.envelope import Event, headers_for, topic_for
@@ -55,12 +57,20 @@ class OutboxRelay:
         batch_size: int = 100,
         poll_interval_seconds: float = 1.0,
         retention_hours: float = 24.0,
+        purge_interval_seconds: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._pool = pool
         self._publisher = publisher
         self._batch_size = batch_size
         self._poll_interval = poll_interval_seconds
         self._retention_hours = retention_hours
+        # The purge reads every published row (no index on published_at, which would cost
+        # every publish a second index write): once a minute, not on every wake-up, or an
+        # idle service's database works in proportion to the day's traffic every second.
+        self._purge_interval = purge_interval_seconds
+        self._clock = clock
+        self._purge_due = 0.0
         self._wakeup = asyncio.Event()
 
     async def run(self) -> None:
@@ -71,7 +81,7 @@ class OutboxRelay:
                 while True:
                     while await self.publish_batch() == self._batch_size:
                         pass
-                    await self._purge_published()
+                    await self.purge_published()
                     self._wakeup.clear()
                     try:
                         await asyncio.wait_for(self._wakeup.wait(), self._poll_interval)
@@ -112,7 +122,13 @@ class OutboxRelay:
                 )
             return len(rows)
 
-    async def _purge_published(self) -> None:
+    async def purge_published(self) -> None:
+        """Deletes rows published longer ago than the retention, at most once per purge
+        interval (a call in between does nothing)."""
+        now = self._clock()
+        if now < self._purge_due:
+            return
+        self._purge_due = now + self._purge_interval
         async with self._pool.acquire() as conn:
             await conn.execute(
                 "DELETE FROM outbox WHERE published_at < now() - make_interval(hours => $1)",

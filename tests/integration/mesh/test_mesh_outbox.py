@@ -167,3 +167,34 @@ async def test_relay_killed_between_publish_and_mark_loses_nothing(
 
             await processed.process_once("test", event.event_id, handle)
     assert sorted(handled) == sorted(wanted)
+
+
+async def test_published_rows_are_purged_after_the_retention_once_a_minute(
+    database: Any,
+) -> None:
+    pg_pool = database.pool
+    await add_committed(pg_pool, [user_event("u-purge", version) for version in range(1, 5)])
+    ids = [row["id"] for row in await pg_pool.fetch("SELECT id FROM outbox ORDER BY id")]
+    old, recent, unpublished_id = ids[:2], ids[2], ids[3]
+    await pg_pool.execute(
+        "UPDATE outbox SET published_at = now() - interval '25 hours' WHERE id = ANY($1)", old
+    )
+    await pg_pool.execute("UPDATE outbox SET published_at = now() WHERE id = $1", recent)
+    now = [1000.0]
+    never_publishes: Any = object()  # the purge publishes nothing
+    relay = OutboxRelay(pg_pool, never_publishes, clock=lambda: now[0])
+
+    async def left() -> list[int]:
+        return [row["id"] for row in await pg_pool.fetch("SELECT id FROM outbox ORDER BY id")]
+
+    await relay.purge_published()
+    assert await left() == [recent, unpublished_id]
+    await pg_pool.execute(
+        "UPDATE outbox SET published_at = now() - interval '25 hours' WHERE id = $1", recent
+    )
+    now[0] += 30  # within the purge interval: nothing read, nothing deleted
+    await relay.purge_published()
+    assert await left() == [recent, unpublished_id]
+    now[0] += 31
+    await relay.purge_published()
+    assert await left() == [unpublished_id]
