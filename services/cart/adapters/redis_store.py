@@ -54,6 +54,12 @@ local function record(event, version, quantity)
 end
 """
 
+# The cart's fields and the ms left before it expires, read atomically in one command (a
+# MULTI/HGETALL/PTTL/EXEC pipeline costs the client four replies to parse).
+_READ: Final = """
+return {redis.call('HGETALL', KEYS[1]), redis.call('PTTL', KEYS[1])}
+"""
+
 # ARGV: product, units, inventory, max units, max lines, ttl ms, name, currency, minor, event
 _ADD: Final = (
     _PRELUDE
@@ -123,6 +129,7 @@ class RedisCartStore(CartStore):
     def __init__(self, redis: Redis, *, ttl_seconds: int, consumer_name: str = "") -> None:
         self._redis = redis
         self._ttl_ms = ttl_seconds * 1000
+        self._read = redis.register_script(_READ)
         self._add = redis.register_script(_ADD)
         self._set = redis.register_script(_SET)
         self._remove = redis.register_script(_REMOVE)
@@ -132,11 +139,9 @@ class RedisCartStore(CartStore):
         )
 
     async def get(self, user_id: str) -> StoredCart:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hgetall(cart_key(user_id))
-            pipe.pttl(cart_key(user_id))
-            fields, ttl_ms = await pipe.execute()
-        return _cart_from_hash(user_id, fields, ttl_ms)
+        flat, ttl_ms = await self._read(keys=[cart_key(user_id)])
+        fields = dict(zip(flat[::2], flat[1::2], strict=True))
+        return _cart_from_hash(user_id, fields, int(ttl_ms))
 
     async def add(self, user_id: str, line: CartLine, *, inventory: int, event: CartEvent) -> int:
         outcome, value = await self._add(
