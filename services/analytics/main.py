@@ -55,7 +55,8 @@ async def build(runtime: Runtime) -> ServiceSpec:
         security=settings.kafka_security,
         group_id=settings.consumer_group,
         topics=TOPICS,
-        handler=AnalyticsEvents(analytics).handle,
+        # Callable with a handle_batch: a partition's batch is recorded in one transaction.
+        handler=AnalyticsEvents(analytics),
         processed=HandlerDedupes(),
         dead_letters=dead_letters,
         tracer=runtime.tracer_provider.get_tracer("analytics"),

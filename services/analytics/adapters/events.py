@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 from shop.common.v1 import common_pb2
@@ -31,16 +32,30 @@ class AnalyticsEvents:
     """The event consumer's handler: event -> fact -> recorded once.
 
     `Analytics.record` marks each event itself (it must see the outcome to count metrics
-    after the commit), so the consumer runs it with `mesh.events.HandlerDedupes`.
+    after the commit), so the consumer runs it with `mesh.events.HandlerDedupes`. A batch of
+    one partition's events is recorded in one transaction (`handle_batch`); if it fails, the
+    consumer records them one by one, and the marks make the repeats harmless.
     """
 
     def __init__(self, analytics: Analytics) -> None:
         self._analytics = analytics
 
+    async def __call__(self, event: events_pb2.Event) -> None:
+        await self.handle(event)
+
     async def handle(self, event: events_pb2.Event) -> None:
         fact = fact_of(event)
         if fact is not None:
             await self._analytics.record(fact, event.event_id, from_timestamp(event.occurred_at))
+
+    async def handle_batch(self, events: Sequence[events_pb2.Event]) -> None:
+        facts = [
+            (fact, event.event_id, from_timestamp(event.occurred_at))
+            for event in events
+            if (fact := fact_of(event)) is not None
+        ]
+        if facts:
+            await self._analytics.record_many(facts)
 
 
 def fact_of(event: events_pb2.Event) -> Fact | None:

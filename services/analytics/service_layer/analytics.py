@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
+from functools import partial
 
 from mesh import rbac
 from mesh.auth import Identity, require_permission
@@ -53,6 +54,20 @@ class Analytics:
         )
         if applied:
             self._metrics.observe(fact)
+
+    async def record_many(self, facts: Sequence[tuple[Fact, str, datetime]]) -> None:
+        """`record` for each (fact, event id, time) in order, in one transaction: all of them
+        take effect, or none (then they can be recorded one by one)."""
+        applied = await self._processed.process_many_once(
+            self._consumer,
+            [
+                (event_id, partial(self._store.apply, fact, event_id, occurred_at))
+                for fact, event_id, occurred_at in facts
+            ],
+        )
+        for (fact, _, _), counted in zip(facts, applied, strict=True):
+            if counted:
+                self._metrics.observe(fact)
 
     async def sales_summary(
         self, caller: Identity, start: str, end: str, currency: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -255,3 +255,34 @@ async def test_ensure_topics_creates_only_the_missing_ones(
     wanted = [topic, dlq_topic(topic)]
     assert sorted(await ensure_topics(kafka_bootstrap, wanted)) == sorted(wanted)
     assert await ensure_topics(kafka_bootstrap, wanted) == []
+
+
+async def test_a_batch_is_marked_in_one_transaction_all_or_nothing(database: Any) -> None:
+    processed = PostgresProcessedEvents(database.pool)
+    ran: list[str] = []
+
+    def handle(name: str, fail: bool = False) -> Callable[[], Awaitable[None]]:
+        async def write() -> None:
+            conn = current_transaction()
+            assert conn is not None  # the batch's own transaction
+            await conn.execute("SELECT 1")
+            if fail:
+                raise RuntimeError(f"cannot handle {name}")
+            ran.append(name)
+
+        return write
+
+    assert await processed.process_once("g", "e1", handle("e1"))
+    outcome = await processed.process_many_once(
+        "g", [("e1", handle("e1 again")), ("e2", handle("e2")), ("e2", handle("e2 again"))]
+    )
+    assert outcome == [False, True, False]
+    assert ran == ["e1", "e2"]
+
+    with pytest.raises(RuntimeError):
+        await processed.process_many_once("g", [("e3", handle("e3")), ("e4", handle("e4", True))])
+    marked = await database.pool.fetch(
+        "SELECT event_id FROM processed_events WHERE consumer = 'g' ORDER BY event_id"
+    )
+    assert [row["event_id"] for row in marked] == ["e1", "e2"]  # e3 rolled back with e4
+    assert await processed.process_many_once("g", [("e3", handle("e3"))]) == [True]

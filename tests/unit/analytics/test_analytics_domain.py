@@ -202,3 +202,19 @@ async def test_reports_are_for_staff_only() -> None:
     for staff in (caller(rbac.ADMIN), caller(rbac.CUSTOMER_SERVICE)):
         assert (await analytics.sales_summary(staff, "", "", "")).order_count == 0
         assert (await analytics.funnel(staff, "", "")).orders_paid == 0
+
+
+async def test_a_batch_is_recorded_once_per_event_and_counted_after_its_commit() -> None:
+    registry = CollectorRegistry()
+    store = RecordingStore()
+    analytics = Analytics(
+        store, InMemoryProcessedEvents(), BusinessMetrics(registry), lambda: TODAY
+    )
+    event = paid_event()
+    handler = AnalyticsEvents(analytics)
+
+    await handler.handle(event)
+    await handler.handle_batch([event, event])  # a redelivered batch holding it twice
+
+    assert len(store.facts) == 1
+    assert registry.get_sample_value("shop_orders_total", {"status": "paid"}) == 1
