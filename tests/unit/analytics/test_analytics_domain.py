@@ -149,14 +149,17 @@ class RecordingStore(AnalyticsStore):
         return 0, 0, 0
 
 
-async def test_a_duplicate_event_is_recorded_and_counted_once() -> None:
-    registry = CollectorRegistry()
-    store = RecordingStore()
+def recording_handler() -> tuple[AnalyticsEvents, RecordingStore, CollectorRegistry]:
+    registry, store = CollectorRegistry(), RecordingStore()
     analytics = Analytics(
         store, InMemoryProcessedEvents(), BusinessMetrics(registry), lambda: TODAY
     )
+    return AnalyticsEvents(analytics), store, registry
+
+
+async def test_a_duplicate_event_is_recorded_and_counted_once() -> None:
+    handler, store, registry = recording_handler()
     event = paid_event()
-    handler = AnalyticsEvents(analytics)
 
     await handler.handle(event)
     await handler.handle(event)
@@ -205,13 +208,8 @@ async def test_reports_are_for_staff_only() -> None:
 
 
 async def test_a_batch_is_recorded_once_per_event_and_counted_after_its_commit() -> None:
-    registry = CollectorRegistry()
-    store = RecordingStore()
-    analytics = Analytics(
-        store, InMemoryProcessedEvents(), BusinessMetrics(registry), lambda: TODAY
-    )
+    handler, store, registry = recording_handler()
     event = paid_event()
-    handler = AnalyticsEvents(analytics)
 
     await handler.handle(event)
     await handler.handle_batch([event, event])  # a redelivered batch holding it twice
