@@ -38,10 +38,21 @@ class GatewayMetrics:
             buckets=_BUCKETS,
             registry=self.registry,
         )
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     def observe(self, request: HttpRequest, log: RequestLog, status: int, seconds: float) -> None:
-        self.requests.labels(request.method, log.route, str(status)).inc()
-        self.latency.labels(request.method, log.route).observe(seconds)
+        # The labelled children, looked up once per (method, route, status): labels() checks
+        # and joins its arguments on every call. Routes are templates, so the set is bounded.
+        key = (request.method, log.route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (
+                self.requests.labels(request.method, log.route, str(status)),
+                self.latency.labels(request.method, log.route),
+            )
+        counter, histogram = children
+        counter.inc()
+        histogram.observe(seconds)
 
 
 class AccessLog:
