@@ -94,22 +94,8 @@ class PostgresProcessedEvents:
         self._pool = pool
 
     async def process_once(self, consumer: str, event_id: str, handle: Handle) -> bool:
-        async with self._pool.acquire() as conn, conn.transaction():
-            # Inserting first makes a concurrent duplicate wait on the key, then skip.
-            inserted = await conn.fetchval(
-                "INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) "
-                "ON CONFLICT DO NOTHING RETURNING 1",
-                consumer,
-                event_id,
-            )
-            if inserted is None:
-                return False
-            token = _transaction.set(conn)
-            try:
-                await handle()
-            finally:
-                _transaction.reset(token)
-            return True
+        [ran] = await self.process_many_once(consumer, [(event_id, handle)])
+        return ran
 
     async def process_many_once(
         self, consumer: str, handles: Sequence[tuple[str, Handle]]
@@ -120,6 +106,7 @@ class PostgresProcessedEvents:
         if not handles:
             return []
         async with self._pool.acquire() as conn, conn.transaction():
+            # Inserting first makes a concurrent duplicate wait on the key, then skip.
             rows = await conn.fetch(
                 "INSERT INTO processed_events (consumer, event_id) "
                 "SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING event_id",

@@ -47,17 +47,12 @@ class Analytics:
     async def record(self, fact: Fact, event_id: str, occurred_at: datetime) -> None:
         """Records the fact and the event's processed mark in one transaction, then counts
         it in the metrics: only after the commit, so a duplicate or a rollback never counts."""
-        applied = await self._processed.process_once(
-            self._consumer,
-            event_id,
-            lambda: self._store.apply(fact, event_id, occurred_at),
-        )
-        if applied:
-            self._metrics.observe(fact)
+        await self.record_many([(fact, event_id, occurred_at)])
 
     async def record_many(self, facts: Sequence[tuple[Fact, str, datetime]]) -> None:
-        """`record` for each (fact, event id, time) in order, in one transaction: all of them
-        take effect, or none (then they can be recorded one by one)."""
+        """Records each (fact, event id, time) in order with its processed mark, in one
+        transaction: all of them take effect, or none (then they can be recorded one by one).
+        Each one that took effect is counted in the metrics after the commit."""
         applied = await self._processed.process_many_once(
             self._consumer,
             [
