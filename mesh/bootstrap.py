@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry
 from mesh.auth.jwt import KeySource
 from mesh.auth.service_token import ServiceTokenProvider
 from mesh.auth.verified_tokens import caching_verifier
+from mesh.cancellation import cancel_and_wait, raise_if_cancelling
 from mesh.clients import CallAs, ChannelFactory
 from mesh.health import HealthWatcher
 from mesh.heap import settle_heap
@@ -170,9 +171,7 @@ async def serve(
             logger.info("shutting down %s", spec.name)
             await watcher.shutdown()
             await server.stop(settings.grace_seconds)
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await cancel_and_wait(tasks)
     logger.info("stopped")
 
 
@@ -188,6 +187,7 @@ async def _supervise(task: BackgroundTask) -> None:
     """Background loops (relays, consumers) must outlive transient failures: restart them."""
     name = getattr(task, "__qualname__", repr(task))
     while True:
+        raise_if_cancelling()
         try:
             await task()
             return

@@ -9,6 +9,8 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from grpc_health.v1 import health_pb2
 from grpc_health.v1.health import aio as health_aio
 
+from mesh.cancellation import raise_if_cancelling
+
 __all__ = ["LIVENESS", "HealthWatcher", "Probe"]
 
 logger = logging.getLogger(__name__)
@@ -62,6 +64,7 @@ class HealthWatcher:
 
     async def run(self) -> None:
         while True:
+            raise_if_cancelling()
             await self.check_once()
             await asyncio.sleep(self._interval)
 

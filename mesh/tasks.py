@@ -11,6 +11,8 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+from mesh.cancellation import cancel_and_wait
+
 __all__ = ["DetachedTasks"]
 
 _T = TypeVar("_T")
@@ -41,9 +43,7 @@ class DetachedTasks:
         if not self._running:
             return
         _, pending = await asyncio.wait(set(self._running), timeout=timeout_seconds)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        await cancel_and_wait(pending)
 
     def _finished(self, task: asyncio.Task[Any]) -> None:
         self._running.discard(task)

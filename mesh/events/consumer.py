@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-unt
 from google.protobuf.message import DecodeError
 from opentelemetry import trace
 
+from mesh.cancellation import raise_if_cancelling
 from mesh.events.dedupe import HandlerDedupes, ProcessedEvents
 from mesh.events.envelope import Event, dlq_topic, trace_context_of
 from mesh.events.publisher import EventPublisher
@@ -118,6 +119,7 @@ class EventConsumer:
         try:
             await self._consumer.start()
             while True:
+                raise_if_cancelling()
                 fetched = await self._consumer.getmany(
                     timeout_ms=FETCH_WAIT_MS, max_records=self._max_batch
                 )

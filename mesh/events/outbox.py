@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, Final
 
+from mesh.cancellation import raise_if_cancelling, wait_until_set
 from mesh.events.envelope import Event, headers_for, topic_for
 from mesh.events.publisher import EventPublisher, OutgoingRecord
 
@@ -79,14 +80,12 @@ class OutboxRelay:
             await listener.add_listener(_CHANNEL, self._notified)
             try:
                 while True:
+                    raise_if_cancelling()
                     while await self.publish_batch() == self._batch_size:
                         pass
                     await self.purge_published()
                     self._wakeup.clear()
-                    try:
-                        await asyncio.wait_for(self._wakeup.wait(), self._poll_interval)
-                    except TimeoutError:
-                        pass
+                    await wait_until_set(self._wakeup, self._poll_interval)
             finally:
                 await listener.remove_listener(_CHANNEL, self._notified)
 

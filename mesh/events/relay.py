@@ -16,6 +16,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from mesh.cancellation import raise_if_cancelling, wait_until_set
+
 __all__ = ["relay_forever"]
 
 logger = logging.getLogger(__name__)
@@ -42,6 +44,7 @@ async def relay_forever(
     """
     backoff = retry_seconds
     while True:
+        raise_if_cancelling()
         if wake is not None:
             wake.clear()
         try:
@@ -55,13 +58,6 @@ async def relay_forever(
         if published >= batch_size:
             continue
         if wake is not None:
-            await _woken(wake, poll_seconds)
+            await wait_until_set(wake, poll_seconds or None)
         elif poll_seconds:
             await asyncio.sleep(poll_seconds)
-
-
-async def _woken(wake: asyncio.Event, timeout: float) -> None:
-    try:
-        await asyncio.wait_for(wake.wait(), timeout or None)
-    except TimeoutError:
-        pass

@@ -28,6 +28,7 @@ from mesh import rbac
 from mesh.auth.jwt import JwksCache, JwtVerifier
 from mesh.auth.service_token import IssuedToken, ServiceTokenProvider
 from mesh.bootstrap import Build, Runtime
+from mesh.cancellation import cancel_and_wait
 from mesh.clients import ChannelFactory
 from mesh.events import Event
 from mesh.metrics import ServerMetrics
@@ -104,9 +105,7 @@ async def serving(
         yield Running(port, host)
     finally:
         await server.stop(0)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(tasks)
         for cleanup in reversed(spec.cleanup):
             await cleanup()
 
